@@ -1,0 +1,315 @@
+"""Criteria presets: YAML files in ``configs/`` → validated, frozen :class:`Criteria`.
+
+A preset states every threshold of one set of response criteria (RECIST 1.1,
+RANO-BM) with its source. One engine applies any preset; the differences
+between criteria are data, not code. Users follow a protocol's variant by
+passing their own YAML, which may ``extends:`` a preset and override a few keys.
+
+Unknown keys, missing keys, wrong types and out-of-range values are errors
+that name the file and the key.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Mapping
+
+import yaml
+
+from respond.errors import ConfigError
+
+#: Presets shipped with respond, by id.
+PRESET_IDS: Final = ("recist1.1", "rano-bm")
+#: Folder of the shipped presets (``configs/`` in the repository, linked into the package).
+PRESET_DIR: Final = Path(__file__).resolve().parent / "presets"
+#: The criteria evaluated when none are named.
+DEFAULT_CRITERIA: Final = ("recist1.1", "rano-bm")
+
+
+def _num(lo: float, hi: float, *, integer: bool = False, optional: bool = False) -> dict:
+    return {"kind": "int" if integer else "num", "lo": lo, "hi": hi, "optional": optional}
+
+
+def _choice(*values: str) -> dict:
+    return {"kind": "choice", "values": values}
+
+
+_BOOL: Final = {"kind": "bool"}
+_STR_LIST_OR_NULL: Final = {"kind": "str_list", "optional": True}
+_STR_LIST: Final = {"kind": "str_list", "optional": False}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which organs the criteria assess (None = all) and which are lymph nodes."""
+
+    organs: tuple[str, ...] | None = field(metadata=_STR_LIST_OR_NULL)
+    node_organs: tuple[str, ...] = field(metadata=_STR_LIST)
+
+
+@dataclass(frozen=True)
+class Measurability:
+    """Baseline measurability limits (mm, slices)."""
+
+    min_longest_diameter_mm: float = field(metadata=_num(0, 100))
+    min_perpendicular_mm: float = field(metadata=_num(0, 100))
+    min_slices: int = field(metadata=_num(1, 100, integer=True))
+    node_target_min_short_axis_mm: float = field(metadata=_num(0, 100))
+    node_normal_below_short_axis_mm: float = field(metadata=_num(0, 100))
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Limits on the number of target lesions (total and per organ; None = no limit)."""
+
+    max_total: int = field(metadata=_num(1, 50, integer=True))
+    max_per_organ: int | None = field(metadata=_num(1, 50, integer=True, optional=True))
+
+
+@dataclass(frozen=True)
+class Response:
+    """Thresholds of the timepoint response (percent, mm)."""
+
+    partial_response_decrease_pct: float = field(metadata=_num(0.0001, 100))
+    progression_increase_pct: float = field(metadata=_num(0.0001, 1000))
+    progression_absolute_mm: float = field(metadata=_num(0, 100))
+    progression_absolute_applies_to: str = field(metadata=_choice("sum", "lesion"))
+    too_small_default_mm: float = field(metadata=_num(0, 100))
+    reappearance_after_cr_is_progression: bool = field(metadata=_BOOL)
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    """Rules of the best overall response (days)."""
+
+    confirmation_required: bool = field(metadata=_BOOL)
+    confirmation_min_interval_days: int = field(metadata=_num(0, 3650, integer=True))
+    stable_disease_min_interval_days: int = field(metadata=_num(0, 3650, integer=True))
+
+
+@dataclass(frozen=True)
+class Clinical:
+    """Use of corticosteroid dose and clinical status (RANO-BM); matching window (days)."""
+
+    use_corticosteroids: bool = field(metadata=_BOOL)
+    use_clinical_status: bool = field(metadata=_BOOL)
+    match_window_days: int = field(metadata=_num(0, 365, integer=True))
+
+
+_SECTIONS: Final = {
+    "scope": Scope,
+    "measurability": Measurability,
+    "targets": Targets,
+    "response": Response,
+    "best_response": BestResponse,
+    "clinical": Clinical,
+}
+_TOP_STRINGS: Final = ("id", "name", "version", "source")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """One validated set of response criteria. Build it with :func:`load_criteria`."""
+
+    id: str
+    name: str
+    version: str
+    source: str
+    scope: Scope
+    measurability: Measurability
+    targets: Targets
+    response: Response
+    best_response: BestResponse
+    clinical: Clinical
+    origin: str = "<memory>"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The configuration as plain data (what the hash is computed on)."""
+        data = dataclasses.asdict(self)
+        data.pop("origin")
+        return json.loads(json.dumps(data))  # tuples → lists
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the canonical JSON of the configuration (formatting-independent)."""
+        canon = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()
+
+    @property
+    def short_hash(self) -> str:
+        """First 16 hex digits of :attr:`sha256`, written into every output row."""
+        return self.sha256[:16]
+
+    def in_scope(self, organ: str) -> bool:
+        """True when lesions of ``organ`` (normalised) are assessed by these criteria."""
+        return self.scope.organs is None or organ in self.scope.organs
+
+    def is_node(self, organ: str) -> bool:
+        """True when ``organ`` (normalised) marks a lymph node."""
+        return organ in self.scope.node_organs
+
+
+def normalise_organ(organ: str) -> str:
+    """Organ names compare case-, space- and hyphen-insensitively: ``Lymph node`` → ``lymph_node``."""
+    return "_".join(str(organ).strip().lower().replace("-", " ").split())
+
+
+def preset_path(preset_id: str) -> Path:
+    """Path of a shipped preset YAML by id (``recist1.1``, ``rano-bm``)."""
+    if preset_id not in PRESET_IDS:
+        raise ConfigError(
+            f"unknown criteria {preset_id!r}; presets are {', '.join(PRESET_IDS)}, "
+            "or pass your own YAML file",
+            code="config.unknown_preset",
+            value=preset_id,
+        )
+    return PRESET_DIR / f"{preset_id}.yaml"
+
+
+def load_criteria(source: str | Path | Mapping[str, Any] | Criteria) -> Criteria:
+    """Load and validate criteria from a preset id, a YAML path or a mapping.
+
+    A YAML document may contain ``extends: <preset id or path>``: its keys are
+    then merged over that base (section by section).
+    """
+    if isinstance(source, Criteria):
+        return source
+    if isinstance(source, Mapping):
+        return _build(dict(source), origin="<mapping>")
+    text = str(source)
+    path = preset_path(text) if text in PRESET_IDS else Path(text)
+    return _build(_read_yaml(path), origin=str(path))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(
+            "criteria file not found; give a preset id "
+            f"({', '.join(PRESET_IDS)}) or the path of a YAML file",
+            code="config.not_found",
+            file=str(path),
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", code="config.yaml", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of keys at the top level", code="config.shape", file=str(path))
+    return data
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _build(data: dict[str, Any], *, origin: str) -> Criteria:
+    data = dict(data)
+    parent = data.pop("extends", None)
+    if parent is not None:
+        base_path = preset_path(parent) if parent in PRESET_IDS else Path(origin).parent / str(parent)
+        base = _read_yaml(base_path)
+        base.pop("extends", None)
+        data = _deep_merge(base, data)
+    known = set(_TOP_STRINGS) | set(_SECTIONS)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}",
+            code="config.unknown_key",
+            file=origin,
+            value=unknown,
+        )
+    kwargs: dict[str, Any] = {}
+    for key in _TOP_STRINGS:
+        value = data.get(key)
+        if not isinstance(value, (str, int, float)) or str(value).strip() == "":
+            raise ConfigError(f"'{key}' is required and must be a text", code="config.missing_key", file=origin)
+        kwargs[key] = str(value).strip()
+    for name, cls in _SECTIONS.items():
+        kwargs[name] = _build_section(cls, name, data.get(name), origin)
+    criteria = Criteria(**kwargs, origin=origin)
+    _check_consistency(criteria)
+    return criteria
+
+
+def _build_section(cls: type, name: str, section: Any, origin: str) -> Any:
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"section '{name}' is required and must be a mapping", code="config.missing_key", file=origin)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(section) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(f'{name}.{k}' for k in unknown)}; "
+            f"allowed in '{name}': {', '.join(fields)}",
+            code="config.unknown_key",
+            file=origin,
+            value=unknown,
+        )
+    values = {}
+    for fname, f in fields.items():
+        key = f"{name}.{fname}"
+        if fname not in section:
+            raise ConfigError(f"'{key}' is missing", code="config.missing_key", file=origin)
+        values[fname] = _check_value(key, section[fname], f.metadata, origin)
+    return cls(**values)
+
+
+def _check_value(key: str, value: Any, rule: Mapping[str, Any], origin: str) -> Any:
+    kind = rule["kind"]
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"'{key}' = {value!r}: {why}", code="config.bad_value", file=origin, value=value)
+
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("must be true or false")
+        return value
+    if kind == "choice":
+        if value not in rule["values"]:
+            raise bad(f"must be one of {', '.join(rule['values'])}")
+        return value
+    if kind == "str_list":
+        if value is None and rule["optional"]:
+            return None
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise bad("must be a non-empty list of organ names" + (" or null" if rule["optional"] else ""))
+        return tuple(normalise_organ(v) for v in value)
+    # numbers
+    if value is None and rule["optional"]:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad("must be a number" + (" or null" if rule["optional"] else ""))
+    if kind == "int" and value != int(value):
+        raise bad("must be a whole number")
+    if not (rule["lo"] <= value <= rule["hi"]):
+        raise bad(f"must be between {rule['lo']} and {rule['hi']}")
+    return int(value) if kind == "int" else float(value)
+
+
+def _check_consistency(c: Criteria) -> None:
+    m = c.measurability
+    if m.node_normal_below_short_axis_mm > m.node_target_min_short_axis_mm:
+        raise ConfigError(
+            "'measurability.node_normal_below_short_axis_mm' "
+            f"({m.node_normal_below_short_axis_mm}) must not exceed "
+            f"'measurability.node_target_min_short_axis_mm' ({m.node_target_min_short_axis_mm})",
+            code="config.bad_value",
+            file=c.origin,
+        )
+    if c.targets.max_per_organ is not None and c.targets.max_per_organ > c.targets.max_total:
+        raise ConfigError(
+            f"'targets.max_per_organ' ({c.targets.max_per_organ}) must not exceed "
+            f"'targets.max_total' ({c.targets.max_total})",
+            code="config.bad_value",
+            file=c.origin,
+        )

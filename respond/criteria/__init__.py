@@ -1,0 +1,240 @@
+"""The criteria engine: RECIST 1.1 and RANO-BM responses from a lesion table.
+
+>>> import respond
+>>> result = respond.evaluate("lesions.csv", clinical="clinical.csv")   # doctest: +SKIP
+>>> result.best_response                                                 # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from respond import __version__
+from respond.config import DEFAULT_CRITERIA, Criteria, load_criteria
+from respond.criteria.patient import PatientAssessment, assess_patient
+from respond.errors import RespondError
+from respond.io.lesion_table import (
+    ReadResult,
+    TableSource,
+    read_clinical_table,
+    read_lesion_table,
+    read_patients_table,
+)
+from respond.io.writers import file_sha256, write_csv, write_json
+from respond.tables import BEST_RESPONSE, FAILURES, TARGETS, TIMEPOINTS
+
+CriteriaSpec = str | Path | Criteria
+
+
+@dataclass
+class Evaluation:
+    """Result of :func:`evaluate`: the output tables as DataFrames.
+
+    Attributes
+    ----------
+    timepoints, best_response, targets:
+        The tables of the same names (columns in :mod:`respond.tables`).
+    failures:
+        One row per patient that could not be assessed (stage, code, message).
+    warnings:
+        Reader choices that break the criteria, kept as given (patient, criteria, message).
+    criteria:
+        The criteria applied, in order.
+    """
+
+    timepoints: pd.DataFrame
+    best_response: pd.DataFrame
+    targets: pd.DataFrame
+    failures: pd.DataFrame
+    warnings: pd.DataFrame
+    criteria: list[Criteria]
+    inputs: dict[str, str] = field(default_factory=dict)
+    started: str = ""
+    finished: str = ""
+
+    def run_info(self) -> dict[str, Any]:
+        """Provenance of the run: versions, criteria with hashes, inputs with hashes, counts."""
+        return {
+            "respond_version": __version__,
+            "python": platform.python_version(),
+            "libraries": _library_versions(),
+            "started": self.started,
+            "finished": self.finished,
+            "criteria": [
+                {"id": c.id, "name": c.name, "version": c.version, "origin": c.origin,
+                 "sha256": c.sha256, "config": c.as_dict()}
+                for c in self.criteria
+            ],
+            "inputs": self.inputs,
+            "counts": {
+                "patients_assessed": int(self.best_response["patient_id"].nunique()) if len(self.best_response) else 0,
+                "patients_failed": int(self.failures["patient_id"].nunique()) if len(self.failures) else 0,
+                "timepoints": len(self.timepoints),
+                "warnings": len(self.warnings),
+            },
+        }
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write every table (CSV) and ``run.json`` into ``out_dir``; return their paths."""
+        out = Path(out_dir)
+        paths = {}
+        for name in ("timepoints", "best_response", "targets", "failures", "warnings"):
+            paths[name] = write_csv(getattr(self, name), out / f"{name}.csv")
+        paths["run"] = write_json(self.run_info(), out / "run.json")
+        return paths
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {}
+    for name in ("numpy", "pandas", "PyYAML", "click"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _resolve_criteria(criteria: Iterable[CriteriaSpec] | CriteriaSpec | None,
+                      config: Iterable[CriteriaSpec] | CriteriaSpec | None) -> list[Criteria]:
+    def as_list(x):
+        if x is None:
+            return []
+        if isinstance(x, (str, Path, Criteria)):
+            return [x]
+        return list(x)
+
+    specs = as_list(criteria) + as_list(config)
+    if not specs:
+        specs = list(DEFAULT_CRITERIA)
+    loaded = [load_criteria(s) for s in specs]
+    ids = [c.id for c in loaded]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        from respond.errors import ConfigError
+        raise ConfigError(f"criteria id(s) {', '.join(dup)} given twice; give each criteria a distinct 'id'",
+                          code="config.duplicate_id")
+    return loaded
+
+
+def _failure_rows(errors: Sequence[RespondError], stage: str) -> list[dict]:
+    """One failures row per patient (all its problems in the message)."""
+    by_patient: dict[Any, list[RespondError]] = {}
+    for e in errors:
+        by_patient.setdefault(e.patient_id, []).append(e)
+    rows = []
+    for pid, errs in by_patient.items():
+        message = " | ".join(str(e) for e in errs)
+        rows.append({"patient_id": pid, "stage": stage, "error_code": errs[0].code, "message": message})
+    return rows
+
+
+def _source_name(source: TableSource | None) -> str | None:
+    if source is None:
+        return None
+    return "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+
+
+def evaluate(
+    lesions: TableSource,
+    clinical: TableSource | None = None,
+    criteria: Iterable[CriteriaSpec] | CriteriaSpec | None = None,
+    config: Iterable[CriteriaSpec] | CriteriaSpec | None = None,
+    *,
+    patients: TableSource | None = None,
+) -> Evaluation:
+    """Apply response criteria to a lesion table.
+
+    Parameters
+    ----------
+    lesions:
+        Lesion table (CSV path or DataFrame), one row per lesion per scan date.
+    clinical:
+        Optional clinical table (steroid dose in mg/day, clinical status) for RANO-BM.
+    criteria:
+        Preset ids (``"recist1.1"``, ``"rano-bm"``), YAML paths or :class:`Criteria`.
+        Both presets when neither ``criteria`` nor ``config`` is given.
+    config:
+        Further criteria files (protocol variants), evaluated in addition.
+    patients:
+        Optional patients table; ``treatment_start`` is the origin of the minimum SD interval.
+
+    Returns
+    -------
+    Evaluation
+        ``.timepoints``, ``.best_response``, ``.targets``, ``.failures``, ``.warnings``.
+    """
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    chosen = _resolve_criteria(criteria, config)
+    node_organs = sorted({o for c in chosen for o in c.scope.node_organs})
+    lesion_read = read_lesion_table(lesions, node_organs=node_organs)
+    clinical_read = read_clinical_table(clinical) if clinical is not None else None
+    patients_read = read_patients_table(patients) if patients is not None else None
+
+    failures = _failure_rows(lesion_read.failures, "read")
+    for read in (clinical_read, patients_read):
+        if read is not None:
+            failures += _failure_rows(read.failures, "read")
+    failed = {f["patient_id"] for f in failures}
+
+    clinical_by_patient = _group(clinical_read)
+    starts = {}
+    if patients_read is not None:
+        starts = dict(zip(patients_read.frame["patient_id"], patients_read.frame["treatment_start"]))
+
+    tables: dict[str, list[dict]] = {"targets": [], "timepoints": [], "best_response": [], "warnings": []}
+    frame = lesion_read.frame
+    for pid, rows in frame.groupby("patient_id", sort=True):
+        if pid in failed:
+            continue
+        try:
+            assessed = [(c, assess_patient(pid, rows, c, clinical=clinical_by_patient.get(pid),
+                                           treatment_start=starts.get(pid)))
+                        for c in chosen]
+        except RespondError as exc:
+            exc.patient_id = exc.patient_id or pid
+            failures += _failure_rows([exc], "evaluate")
+            continue
+        for c, a in assessed:
+            if a is not None:
+                _collect(tables, pid, a, c)
+
+    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    inputs = {}
+    for key, source in (("lesions", lesions), ("clinical", clinical), ("patients", patients)):
+        name = _source_name(source)
+        if name is not None:
+            inputs[key] = name if isinstance(source, pd.DataFrame) else f"{name} sha256:{file_sha256(name)}"
+    return Evaluation(
+        timepoints=_frame(tables["timepoints"], TIMEPOINTS.names),
+        best_response=_frame(tables["best_response"], BEST_RESPONSE.names),
+        targets=_frame(tables["targets"], TARGETS.names),
+        failures=_frame(failures, FAILURES.names),
+        warnings=_frame(tables["warnings"], ["patient_id", "criteria", "message"]),
+        criteria=chosen, inputs=inputs, started=started, finished=finished,
+    )
+
+
+def _group(read: ReadResult | None) -> dict[str, pd.DataFrame]:
+    if read is None:
+        return {}
+    return {pid: rows.sort_values("date").reset_index(drop=True) for pid, rows in read.frame.groupby("patient_id")}
+
+
+def _collect(tables: dict[str, list[dict]], pid: str, a: PatientAssessment, c: Criteria) -> None:
+    for name, rows in (("targets", a.targets), ("timepoints", a.timepoints), ("best_response", [a.best])):
+        for row in rows:
+            tables[name].append({**row, "config_hash": c.short_hash})
+    for message in a.warnings:
+        tables["warnings"].append({"patient_id": pid, "criteria": c.id, "message": message})
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype(object).where(frame.notna(), None)

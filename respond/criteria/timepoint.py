@@ -1,0 +1,160 @@
+"""Response at one follow-up scan: targets, non-targets, new lesions, overall.
+
+Sources: RECIST 1.1 §4.3 and Tables 1–2 (Eisenhauer 2009) and the EORTC
+RECIST FAQ; RANO-BM (Lin 2015, Table). Thresholds come from the preset; all
+are inclusive and computed on exact fractions.
+
+Target response
+    PD is checked first: the sum rose ≥ 20 % over the nadir (the smallest
+    fully evaluated sum before this scan, baseline included) and by ≥ 5 mm,
+    on the sum (RECIST 1.1) or with at least one lesion ≥ 5 mm above its own
+    size at the nadir scan (RANO-BM). A target with status ``progression`` is
+    PD. With targets not evaluated the response is NE, unless the evaluated
+    ones alone already meet PD. CR: every non-nodal target gone and every
+    nodal target below 10 mm short axis (the sum may stay above 0). PR: ≥ 30 %
+    below the baseline sum. Otherwise SD.
+Non-target response
+    PD on unequivocal progression (status ``progression``); CR when all are
+    absent (nodes < 10 mm count as absent); NE when any is not evaluated;
+    otherwise NON-CR/NON-PD.
+New lesions
+    An unequivocal new lesion is PD. An equivocal one is not; when a later
+    scan shows it unequivocally, that scan is PD and progression is dated at
+    the first scan that showed it. A lesion that reappears after a CR is PD.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from respond.config import Criteria
+from respond.criteria.observations import mm_text
+
+
+@dataclass(frozen=True)
+class Nadir:
+    """The smallest fully evaluated target sum before a scan, and the lesion sizes then (mm)."""
+
+    date: dt.date
+    total: Fraction
+    values: dict[str, Fraction]
+
+
+@dataclass
+class TargetOutcome:
+    """Target response of one scan with its sums (mm) and trace."""
+
+    response: str | None
+    total: Fraction | None
+    nadir: Nadir | None
+    reasons: list[str] = field(default_factory=list)
+
+
+def pct_change(value: Fraction, reference: Fraction) -> Fraction | None:
+    """Exact percentage change of ``value`` against ``reference`` (None when the reference is 0)."""
+    if reference == 0:
+        return None
+    return (value - reference) * 100 / reference
+
+
+def _pct(p: Fraction | None) -> str:
+    return "n/a" if p is None else f"{float(p):+.1f}%"
+
+
+def progression_by_size(
+    values: dict[str, Fraction], nadir: Nadir, criteria: Criteria
+) -> tuple[bool, str]:
+    """Whether the (possibly partial) target sizes meet the PD rule against the nadir.
+
+    ``values`` holds the evaluated targets only; missing targets could only
+    add to the sum, so PD met on a partial sum is PD for certain.
+    """
+    r = criteria.response
+    total = sum(values.values(), Fraction(0))
+    increase = total - nadir.total
+    relative_ok = increase * 100 >= Fraction(str(r.progression_increase_pct)) * nadir.total and increase > 0
+    absolute = Fraction(str(r.progression_absolute_mm))
+    if r.progression_absolute_applies_to == "sum":
+        absolute_ok = increase >= absolute
+        absolute_text = f"sum +{mm_text(increase)} mm (needs ≥ {r.progression_absolute_mm:g} mm)"
+    else:
+        grown = {lid: v - nadir.values[lid] for lid, v in values.items() if lid in nadir.values}
+        best_lid = max(grown, key=lambda k: (grown[k], k)) if grown else None
+        absolute_ok = best_lid is not None and grown[best_lid] >= absolute
+        absolute_text = (
+            f"largest single-lesion growth {mm_text(grown[best_lid]) if best_lid else '0'} mm"
+            f"{f' (lesion {best_lid})' if best_lid else ''} since the nadir scan {nadir.date} "
+            f"(needs ≥ {r.progression_absolute_mm:g} mm in one lesion)"
+        )
+    rel_text = (f"sum {mm_text(total)} mm vs nadir {mm_text(nadir.total)} mm "
+                f"({_pct(pct_change(total, nadir.total))}, needs ≥ +{r.progression_increase_pct:g}%)")
+    return relative_ok and absolute_ok, f"{rel_text}; {absolute_text}"
+
+
+def target_response(
+    values: dict[str, Fraction | None],
+    *,
+    progression_flags: list[str],
+    node_ids: set[str],
+    baseline_total: Fraction,
+    nadir: Nadir,
+    criteria: Criteria,
+) -> TargetOutcome:
+    """Target response from each target's size at this scan (None = not evaluated)."""
+    evaluated = {lid: v for lid, v in values.items() if v is not None}
+    missing = sorted(lid for lid, v in values.items() if v is None)
+    total = sum(evaluated.values(), Fraction(0)) if not missing else None
+    pd_met, pd_text = progression_by_size(evaluated, nadir, criteria)
+    if progression_flags:
+        return TargetOutcome("PD", total, nadir,
+                             [f"target(s) {', '.join(progression_flags)} unequivocal progression: PD"])
+    if pd_met:
+        prefix = f"targets {', '.join(missing)} not evaluated, but the others alone: " if missing else ""
+        return TargetOutcome("PD", total, nadir, [f"{prefix}{pd_text}: PD"])
+    if missing:
+        return TargetOutcome("NE", None, nadir, [f"target(s) {', '.join(missing)} not evaluated: NE"])
+    node_limit = Fraction(str(criteria.measurability.node_normal_below_short_axis_mm))
+    gone = all((v < node_limit) if lid in node_ids else v == 0 for lid, v in evaluated.items())
+    if gone:
+        text = "all targets gone"
+        if node_ids:
+            text += f" (nodal targets < {criteria.measurability.node_normal_below_short_axis_mm:g} mm short axis)"
+        return TargetOutcome("CR", total, nadir, [f"{text}: CR"])
+    change = pct_change(total, baseline_total)
+    pr = Fraction(str(criteria.response.partial_response_decrease_pct))
+    base_text = f"sum {mm_text(total)} mm vs baseline {mm_text(baseline_total)} mm ({_pct(change)})"
+    if change is not None and -change >= pr:
+        return TargetOutcome("PR", total, nadir, [f"{base_text}, ≥ {pr}% decrease: PR"])
+    return TargetOutcome("SD", total, nadir, [f"{base_text}; {pd_text}: neither PR nor PD: SD"])
+
+
+def non_target_response(presence: dict[str, bool | None], progression_flags: list[str]) -> tuple[str | None, str]:
+    """Non-target response from each non-target's presence (None = not evaluated)."""
+    if not presence:
+        return None, ""
+    if progression_flags:
+        return "PD", f"non-target(s) {', '.join(progression_flags)} unequivocal progression: PD"
+    if not any(p is None or p for p in presence.values()):
+        return "CR", "all non-targets absent: CR"
+    missing = sorted(lid for lid, p in presence.items() if p is None)
+    if missing:
+        return "NE", f"non-target(s) {', '.join(missing)} not evaluated: NE"
+    return "NON-CR/NON-PD", "non-target(s) present: NON-CR/NON-PD"
+
+
+def combine_overall(
+    target: str | None, non_target: str | None, *, progression_reasons: list[str]
+) -> tuple[str, str]:
+    """Overall response (RECIST 1.1 Tables 1 and 2) and why."""
+    if progression_reasons or target == "PD" or non_target == "PD":
+        return "PD", "PD"
+    if target is not None:
+        if target == "CR":
+            if non_target in (None, "CR"):
+                return "CR", "targets CR, non-targets CR or none: CR"
+            return "PR", f"targets CR, non-targets {non_target}: PR"
+        return target, f"targets {target}: {target}"
+    if non_target is not None:
+        return non_target, f"non-target disease only: {non_target}"
+    return "NE", "no disease assessed at baseline: NE"

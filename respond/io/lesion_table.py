@@ -1,0 +1,370 @@
+"""Read and validate the lesion, clinical and patients tables (CSV or DataFrame).
+
+Reading is strict: every value is checked, and each problem becomes an
+:class:`~respond.errors.InputTableError` naming the file, the row, the column
+and the value. Problems that concern one patient (a bad date, a negative
+diameter, a duplicate row) exclude that patient only: they are returned as
+failures and every other patient is read. Problems that concern the whole
+table (a missing file or column, a row without patient id) raise.
+
+Row numbers are those of the CSV file (the header is line 1, the first data
+row is line 2) or the index labels of a DataFrame.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from respond.config import normalise_organ
+from respond.errors import InputTableError, RespondError
+from respond.tables import (
+    CLINICAL,
+    CLINICAL_STATUSES,
+    LESION_ROLES,
+    LESION_STATUSES,
+    LESIONS,
+    PATIENTS,
+    Table,
+)
+
+TableSource = str | Path | pd.DataFrame
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{1,2})?$|^\d{4}-\d{2}-?$|^\d{4}-[Uu][Nn][Kk]")
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+#: Column name prefix of a per-criteria role, e.g. ``role_rano-bm``.
+ROLE_PREFIX = "role_"
+
+
+@dataclass
+class ReadResult:
+    """A validated table and the patients excluded from it.
+
+    ``frame`` holds the rows of patients without problems, with parsed values
+    (dates as :class:`datetime.date`, numbers as float, NaN for blanks) and a
+    ``_row`` column with the source row number. ``failures`` lists one error
+    per problem; ``failed_patients`` the patient ids they exclude.
+    """
+
+    frame: pd.DataFrame
+    failures: list[RespondError] = field(default_factory=list)
+    source: str = "<DataFrame>"
+
+    @property
+    def failed_patients(self) -> set[str]:
+        return {e.patient_id for e in self.failures if e.patient_id is not None}
+
+
+def _load(source: TableSource, table: Table) -> tuple[pd.DataFrame, str, int]:
+    """Load ``source`` as text cells; return the frame, its name and the row offset."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        frame.columns = [str(c).strip() for c in frame.columns]
+        frame = frame.astype(object).where(frame.notna(), "")
+        frame["_row"] = list(frame.index)
+        return frame.reset_index(drop=True), "<DataFrame>", 0
+    path = Path(source)
+    if not path.is_file():
+        raise InputTableError(
+            f"{table.name} table not found; check the path", code="table.not_found", file=str(path)
+        )
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise InputTableError(
+            f"{table.name} table is empty (no header line); expected columns "
+            f"{', '.join(table.required)}",
+            code="table.empty",
+            file=str(path),
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputTableError(
+            f"cannot parse as CSV ({exc}); save the table as UTF-8 comma-separated values",
+            code="table.parse",
+            file=str(path),
+        ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame["_row"] = range(2, len(frame) + 2)
+    return frame, str(path), 2
+
+
+def _require_columns(frame: pd.DataFrame, table: Table, name: str) -> None:
+    missing = [c for c in table.required if c not in frame.columns]
+    if missing:
+        present = ", ".join(c for c in frame.columns if c != "_row") or "none"
+        raise InputTableError(
+            f"{table.name} table lacks required column(s) {', '.join(missing)} "
+            f"(columns found: {present})",
+            code="table.missing_column",
+            file=name,
+            column=missing[0],
+        )
+    dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if dup:
+        raise InputTableError(
+            f"column(s) {', '.join(dup)} appear more than once", code="table.duplicate_column", file=name
+        )
+
+
+class _RowParser:
+    """Parses cells of one table, recording problems per patient."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.failures: list[RespondError] = []
+
+    def fail(self, patient: str, row: Any, column: str | None, value: Any, message: str, code: str) -> None:
+        self.failures.append(
+            InputTableError(message, code=code, file=self.name, patient_id=patient, row=row, column=column, value=value)
+        )
+
+    def date(self, patient: str, row: Any, column: str, value: Any, *, required: bool) -> dt.date | None:
+        if isinstance(value, pd.Timestamp):
+            return value.date()
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        text = str(value).strip()
+        if text == "":
+            if required:
+                self.fail(patient, row, column, value, "date is blank; give an ISO date YYYY-MM-DD", "table.missing_date")
+            return None
+        if _ISO_DATE.match(text):
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                pass
+            self.fail(patient, row, column, text, f"'{text}' is not a calendar date", "table.bad_date")
+            return None
+        if _PARTIAL_DATE.match(text):
+            self.fail(
+                patient, row, column, text,
+                f"partial date '{text}': respond does not guess missing days or months; give YYYY-MM-DD",
+                "table.partial_date",
+            )
+            return None
+        self.fail(patient, row, column, text, f"'{text}' is not an ISO date YYYY-MM-DD", "table.bad_date")
+        return None
+
+    def number(
+        self, patient: str, row: Any, column: str, value: Any, *, minimum: float = 0.0, integer: bool = False
+    ) -> float:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return math.nan
+        text = str(value).strip()
+        if text == "":
+            return math.nan
+        try:
+            number = float(text)
+        except ValueError:
+            self.fail(patient, row, column, text, f"'{text}' is not a number", "table.bad_number")
+            return math.nan
+        if not math.isfinite(number):
+            self.fail(patient, row, column, text, f"'{text}' is not a finite number", "table.bad_number")
+            return math.nan
+        if number < minimum:
+            what = "negative" if minimum == 0 else f"below {minimum:g}"
+            self.fail(patient, row, column, text, f"{column} is {what} ({text})", "table.negative_value")
+            return math.nan
+        if integer and number != int(number):
+            self.fail(patient, row, column, text, f"{column} must be a whole number ({text})", "table.bad_number")
+            return math.nan
+        return number
+
+    def choice(self, patient: str, row: Any, column: str, value: Any, allowed: Iterable[str]) -> str | None:
+        text = str(value).strip().lower()
+        if text == "" or text == "nan":
+            return None
+        allowed = tuple(allowed)
+        if text not in allowed:
+            self.fail(
+                patient, row, column, value,
+                f"unknown {column} '{value}'; allowed: {', '.join(allowed)}",
+                f"table.unknown_{column}" if column in ("status", "role", "clinical_status") else "table.unknown_value",
+            )
+            return None
+        return text
+
+    def boolean(self, patient: str, row: Any, column: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("", "nan"):
+            return False
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        self.fail(patient, row, column, value, f"'{value}' is not true/false", "table.bad_boolean")
+        return False
+
+
+def _patient_ids(frame: pd.DataFrame, name: str) -> pd.Series:
+    ids = frame["patient_id"].map(lambda v: str(v).strip())
+    blank = ids == ""
+    if blank.any():
+        row = frame.loc[blank, "_row"].iloc[0]
+        raise InputTableError(
+            "patient_id is blank; every row must name its patient",
+            code="table.missing_patient",
+            file=name,
+            row=row,
+            column="patient_id",
+        )
+    return ids
+
+
+def _finish(frame: pd.DataFrame, parser: _RowParser, name: str) -> ReadResult:
+    bad = {e.patient_id for e in parser.failures}
+    keep = ~frame["patient_id"].isin(bad)
+    return ReadResult(frame=frame.loc[keep].reset_index(drop=True), failures=parser.failures, source=name)
+
+
+def _check_duplicates(frame: pd.DataFrame, keys: list[str], parser: _RowParser) -> None:
+    valid = frame.dropna(subset=keys)
+    dup = valid[valid.duplicated(subset=keys, keep=False)]
+    for _, group in dup.groupby(keys, sort=False):
+        rows = ", ".join(str(r) for r in group["_row"])
+        first = group.iloc[0]
+        what = ", ".join(f"{k}={first[k]}" for k in keys)
+        parser.fail(
+            first["patient_id"], group["_row"].iloc[1], None, None,
+            f"duplicate rows for {what} (rows {rows}); keep one row per {', '.join(keys)}",
+            "table.duplicate_row",
+        )
+
+
+def read_lesion_table(
+    source: TableSource, *, node_organs: Iterable[str] = ("lymph_node",)
+) -> ReadResult:
+    """Read and validate a lesion table (one row per lesion per scan date).
+
+    Columns are those of :data:`respond.tables.LESIONS`; ``role_<criteria id>``
+    columns (e.g. ``role_rano-bm``) give a per-criteria reader choice that
+    overrides ``role``. Organs are normalised (:func:`respond.config.normalise_organ`).
+    A lymph node (organ in ``node_organs``) measured at a date must have a
+    short axis.
+    """
+    frame, name, _ = _load(source, LESIONS)
+    _require_columns(frame, LESIONS, name)
+    parser = _RowParser(name)
+    nodes = {normalise_organ(o) for o in node_organs}
+    frame["patient_id"] = _patient_ids(frame, name)
+    role_columns = [c for c in frame.columns if c == "role" or c.startswith(ROLE_PREFIX)]
+
+    out: dict[str, list] = {k: [] for k in (
+        "date", "lesion_id", "organ", "longest_diameter_mm", "short_axis_mm", "n_slices",
+        "volume_mm3", "status", "equivocal", *role_columns)}
+    for rec in frame.to_dict("records"):
+        pid, row = rec["patient_id"], rec["_row"]
+        out["date"].append(parser.date(pid, row, "date", rec["date"], required=True))
+        lesion = str(rec["lesion_id"]).strip()
+        if lesion in ("", "nan"):
+            parser.fail(pid, row, "lesion_id", rec["lesion_id"], "lesion_id is blank", "table.missing_lesion")
+        out["lesion_id"].append(lesion)
+        organ = normalise_organ(rec["organ"])
+        if organ in ("", "nan"):
+            parser.fail(pid, row, "organ", rec["organ"], "organ is blank; name the organ (e.g. brain, lung, lymph_node)", "table.missing_organ")
+        out["organ"].append(organ)
+        ld = parser.number(pid, row, "longest_diameter_mm", rec["longest_diameter_mm"])
+        sa = parser.number(pid, row, "short_axis_mm", rec.get("short_axis_mm", ""))
+        out["longest_diameter_mm"].append(ld)
+        out["short_axis_mm"].append(sa)
+        out["n_slices"].append(parser.number(pid, row, "n_slices", rec.get("n_slices", ""), integer=True))
+        out["volume_mm3"].append(parser.number(pid, row, "volume_mm3", rec.get("volume_mm3", "")))
+        status = parser.choice(pid, row, "status", rec.get("status", ""), LESION_STATUSES)
+        out["status"].append(status)
+        out["equivocal"].append(parser.boolean(pid, row, "equivocal", rec.get("equivocal", "")))
+        for column in role_columns:
+            out[column].append(parser.choice(pid, row, "role", rec.get(column, ""), LESION_ROLES))
+        if not math.isnan(ld) and not math.isnan(sa) and sa > ld + 1e-9:
+            parser.fail(pid, row, "short_axis_mm", rec["short_axis_mm"],
+                        f"short axis ({sa:g} mm) is longer than the longest diameter ({ld:g} mm)",
+                        "table.short_axis_too_long")
+        if organ in nodes and math.isnan(sa) and not math.isnan(ld) and ld > 0 and status in (None, "present", "progression"):
+            parser.fail(pid, row, "short_axis_mm", "",
+                        "lymph node without short axis: RECIST measures nodes by their short axis; "
+                        "give short_axis_mm (or status not_evaluated / too_small / absent)",
+                        "table.node_without_short_axis")
+        if status == "absent" and not math.isnan(ld) and ld > 0:
+            parser.fail(pid, row, "status", rec.get("status"),
+                        f"status 'absent' but longest diameter {ld:g} mm; fix one of them",
+                        "table.status_conflict")
+        if status == "present" and not math.isnan(ld) and ld == 0:
+            parser.fail(pid, row, "status", rec.get("status"),
+                        "status 'present' but longest diameter 0 mm (0 means disappeared); fix one of them",
+                        "table.status_conflict")
+    for key, values in out.items():
+        frame[key] = values
+    _check_duplicates(frame, ["patient_id", "date", "lesion_id"], parser)
+    _check_lesion_consistency(frame, parser)
+    return _finish(frame, parser, name)
+
+
+def _check_lesion_consistency(frame: pd.DataFrame, parser: _RowParser) -> None:
+    """One lesion keeps one organ across dates."""
+    organs = frame.groupby(["patient_id", "lesion_id"])["organ"].nunique()
+    for (pid, lesion), n in organs[organs > 1].items():
+        rows = frame[(frame["patient_id"] == pid) & (frame["lesion_id"] == lesion)]
+        found = ", ".join(sorted(set(rows["organ"])))
+        parser.fail(pid, rows["_row"].iloc[0], "organ", found,
+                    f"lesion {lesion} has different organs across dates ({found}); one lesion has one organ",
+                    "table.organ_changes")
+
+
+def read_clinical_table(source: TableSource) -> ReadResult:
+    """Read the clinical table: corticosteroid dose (mg/day dexamethasone-equivalent) and clinical status."""
+    frame, name, _ = _load(source, CLINICAL)
+    _require_columns(frame, CLINICAL, name)
+    if "steroid_dose_mg" not in frame.columns and "clinical_status" not in frame.columns:
+        raise InputTableError(
+            "clinical table needs steroid_dose_mg and/or clinical_status",
+            code="table.missing_column", file=name, column="steroid_dose_mg",
+        )
+    parser = _RowParser(name)
+    frame["patient_id"] = _patient_ids(frame, name)
+    dates, doses, states = [], [], []
+    for rec in frame.to_dict("records"):
+        pid, row = rec["patient_id"], rec["_row"]
+        dates.append(parser.date(pid, row, "date", rec["date"], required=True))
+        doses.append(parser.number(pid, row, "steroid_dose_mg", rec.get("steroid_dose_mg", "")))
+        states.append(parser.choice(pid, row, "clinical_status", rec.get("clinical_status", ""), CLINICAL_STATUSES))
+    frame["date"], frame["steroid_dose_mg"], frame["clinical_status"] = dates, doses, states
+    _check_duplicates(frame, ["patient_id", "date"], parser)
+    return _finish(frame, parser, name)
+
+
+def read_patients_table(source: TableSource) -> ReadResult:
+    """Read the patients table: treatment start, last follow-up and death dates."""
+    frame, name, _ = _load(source, PATIENTS)
+    _require_columns(frame, PATIENTS, name)
+    parser = _RowParser(name)
+    frame["patient_id"] = _patient_ids(frame, name)
+    for column in ("treatment_start", "last_followup", "death_date"):
+        if column not in frame.columns:
+            frame[column] = None
+            continue
+        frame[column] = [
+            parser.date(rec["patient_id"], rec["_row"], column, rec[column], required=False)
+            for rec in frame.to_dict("records")
+        ]
+    _check_duplicates(frame, ["patient_id"], parser)
+    return _finish(frame, parser, name)
+
+
+def lookup(frame: pd.DataFrame | None, patient_id: str) -> pd.DataFrame:
+    """Rows of ``frame`` for one patient (empty when the frame is None)."""
+    if frame is None or frame.empty:
+        return pd.DataFrame()
+    return frame[frame["patient_id"] == patient_id]
+
+
+ReadFunction = Callable[[TableSource], ReadResult]

@@ -1,0 +1,51 @@
+"""Atomic writers: an output file is either complete or absent, never half-written.
+
+Each file is written to a temporary name in the destination folder and moved
+into place with :func:`os.replace` (atomic on POSIX and Windows), so a run
+killed mid-write leaves the previous complete file or none.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then move the temporary file onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as UTF-8 CSV (blank for missing values), atomically."""
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, na_rep=""))
+
+
+def write_json(data: Any, path: str | Path) -> Path:
+    """Write JSON (indented, ISO dates), atomically."""
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()

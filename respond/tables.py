@@ -1,0 +1,219 @@
+"""Column definitions of every table that flows between respond's stages.
+
+Each table is defined once here; readers validate against it and writers
+order their columns by it. Units live in column names (``_mm``, ``_mm3``,
+``_days``); dates are ISO ``YYYY-MM-DD`` strings in files and
+:class:`datetime.date` values in memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table.
+
+    ``kind`` is one of ``str``, ``date``, ``float``, ``int``, ``bool``.
+    """
+
+    name: str
+    kind: str
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """An ordered set of columns with a name used in messages."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+    def empty(self) -> pd.DataFrame:
+        """An empty DataFrame with this table's columns."""
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in self.names})
+
+    def conform(self, frame: pd.DataFrame, *, keep_extra: bool = True) -> pd.DataFrame:
+        """Order ``frame``'s columns by the definition, adding missing ones blank.
+
+        Columns not in the definition are kept after the defined ones when
+        ``keep_extra`` is true.
+        """
+        out = frame.copy()
+        for n in self.names:
+            if n not in out.columns:
+                out[n] = pd.NA
+        extra = [c for c in out.columns if c not in self.names] if keep_extra else []
+        return out[self.names + extra]
+
+
+C = Column
+
+#: Status values a reader can give a lesion at one scan.
+LESION_STATUSES: Final = ("present", "absent", "progression", "too_small", "not_evaluated")
+#: Reader's baseline choice of a lesion's role.
+LESION_ROLES: Final = ("target", "non_target")
+#: Clinical status values for RANO-BM.
+CLINICAL_STATUSES: Final = ("improved", "stable", "worse")
+#: Response categories, in RECIST 1.1 / RANO-BM spelling.
+RESPONSES: Final = ("CR", "PR", "SD", "PD", "NE", "NON-CR/NON-PD")
+
+LESIONS: Final = Table(
+    "lesions",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Scan date, ISO YYYY-MM-DD.", True),
+        C("lesion_id", "str", "Lesion identifier, the same for one lesion across dates.", True),
+        C("organ", "str", "Organ, free text; 'lymph_node' marks nodes, 'brain' marks CNS lesions.", True),
+        C("longest_diameter_mm", "float", "Longest axial diameter in mm; blank = not evaluated, 0 = disappeared.", True),
+        C("short_axis_mm", "float", "Longest diameter perpendicular to the long axis in the same slice, mm (node short axis)."),
+        C("n_slices", "int", "Number of axial slices the lesion is visible on."),
+        C("volume_mm3", "float", "Lesion volume in mm³."),
+        C("role", "str", "Reader's baseline choice: target / non_target (all criteria)."),
+        C("status", "str", "present / absent / progression / too_small / not_evaluated."),
+        C("equivocal", "bool", "True for a new lesion whose nature is still equivocal at that date."),
+        # Measurement columns (written by `respond measure`, ignored by the criteria).
+        C("diameter_3d_mm", "float", "Maximum 3D (Feret) diameter, mm."),
+        C("mesh_volume_mm3", "float", "Volume enclosed by the boundary mesh, mm³."),
+        C("ld_p1_x", "float", "Longest-diameter endpoint 1, patient x (LPS), mm."),
+        C("ld_p1_y", "float", "Longest-diameter endpoint 1, patient y (LPS), mm."),
+        C("ld_p1_z", "float", "Longest-diameter endpoint 1, patient z (LPS), mm."),
+        C("ld_p2_x", "float", "Longest-diameter endpoint 2, patient x (LPS), mm."),
+        C("ld_p2_y", "float", "Longest-diameter endpoint 2, patient y (LPS), mm."),
+        C("ld_p2_z", "float", "Longest-diameter endpoint 2, patient z (LPS), mm."),
+        C("ld_slice", "int", "Index of the axial slice holding the longest diameter."),
+        C("centroid_x", "float", "Centroid, patient x (LPS), mm."),
+        C("centroid_y", "float", "Centroid, patient y (LPS), mm."),
+        C("centroid_z", "float", "Centroid, patient z (LPS), mm."),
+        C("touches_edge", "bool", "The lesion touches the edge of the image."),
+        C("single_slice", "bool", "The lesion is on one axial slice only."),
+        C("reformatted", "bool", "Measured on an axial reformat of a non-axial acquisition."),
+        C("measurement_convention", "str", "How diameters were measured, e.g. 'mesh' (IBSI boundary)."),
+    ),
+)
+
+CLINICAL: Final = Table(
+    "clinical",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Date of the clinical assessment, ISO YYYY-MM-DD.", True),
+        C("steroid_dose_mg", "float", "Corticosteroid dose, dexamethasone-equivalent mg per day."),
+        C("clinical_status", "str", "improved / stable / worse."),
+    ),
+)
+
+PATIENTS: Final = Table(
+    "patients",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("treatment_start", "date", "Start of treatment, ISO date; time origin of endpoints."),
+        C("last_followup", "date", "Date of last follow-up, ISO date."),
+        C("death_date", "date", "Date of death, ISO date."),
+    ),
+)
+
+TARGETS: Final = Table(
+    "targets",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("criteria", "str", "Criteria id, e.g. recist1.1 / rano-bm.", True),
+        C("lesion_id", "str", "Lesion identifier.", True),
+        C("role", "str", "target / non_target / new / excluded.", True),
+        C("organ", "str", "Organ as given (normalised).", True),
+        C("baseline_value_mm", "float", "Baseline diameter used for the sum (LD, or short axis for nodes), mm."),
+        C("reason", "str", "Why the lesion has this role.", True),
+        C("config_hash", "str", "SHA-256 (first 16 hex digits) of the criteria configuration used."),
+    ),
+)
+
+TIMEPOINTS: Final = Table(
+    "timepoints",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("criteria", "str", "Criteria id.", True),
+        C("date", "date", "Scan date.", True),
+        C("days_from_baseline", "int", "Days since the baseline scan.", True),
+        C("target_sum_mm", "float", "Sum of target diameters at this date, mm (blank when not all evaluated)."),
+        C("baseline_sum_mm", "float", "Sum of target diameters at baseline, mm."),
+        C("nadir_sum_mm", "float", "Smallest fully evaluated sum before this date (baseline included), mm."),
+        C("pct_change_from_baseline", "float", "Change of the sum from baseline, %."),
+        C("pct_change_from_nadir", "float", "Change of the sum from the nadir, %."),
+        C("target_response", "str", "CR / PR / SD / PD / NE, blank without targets or at baseline."),
+        C("non_target_response", "str", "CR / NON-CR/NON-PD / PD / NE, blank without non-targets or at baseline."),
+        C("new_lesions", "str", "no / yes / equivocal."),
+        C("overall_response", "str", "CR / PR / SD / PD / NE / NON-CR/NON-PD, blank at baseline."),
+        C("imaging_only", "bool", "Clinical data (steroids, clinical status) were required but missing."),
+        C("reason", "str", "Readable trace of the rules that decided."),
+        C("config_hash", "str", "SHA-256 (first 16 hex digits) of the criteria configuration used."),
+    ),
+)
+
+BEST_RESPONSE: Final = Table(
+    "best_response",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("criteria", "str", "Criteria id.", True),
+        C("best_overall_response", "str", "CR / PR / SD / NON-CR/NON-PD / PD / NE.", True),
+        C("confirmed", "bool", "For CR/PR: a confirming assessment exists; blank otherwise."),
+        C("best_response_date", "date", "Date of the first assessment showing the best response."),
+        C("progression_date", "date", "Date of progression (back-dated for confirmed equivocal new lesions); blank if none."),
+        C("reason", "str", "Readable trace of how the best response was derived."),
+        C("config_hash", "str", "SHA-256 (first 16 hex digits) of the criteria configuration used."),
+    ),
+)
+
+MATCHES: Final = Table(
+    "matches",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Scan date.", True),
+        C("lesion_id", "str", "Tracked lesion identifier.", True),
+        C("source_label", "str", "Label or component number in the scan's mask."),
+        C("status", "str", "matched / new / disappeared / split / merged.", True),
+        C("overlap", "float", "Dice overlap with the matched earlier lesion in the baseline frame."),
+        C("distance_mm", "float", "Centroid distance to the matched earlier lesion in the baseline frame, mm."),
+    ),
+)
+
+EVENTS: Final = Table(
+    "events",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("criteria", "str", "Criteria id.", True),
+        C("endpoint", "str", "Endpoint name, e.g. ipfs / local_control.", True),
+        C("lesion_id", "str", "Lesion identifier for lesion-level endpoints."),
+        C("time_days", "float", "Time from origin to event or censoring, days.", True),
+        C("event", "bool", "True for an event, False for censoring.", True),
+        C("event_date", "date", "Date of the event or censoring."),
+        C("pattern", "str", "Progression pattern: local / distant / local+distant / non_target / clinical / death."),
+        C("censor_reason", "str", "Why the observation was censored."),
+    ),
+)
+
+FAILURES: Final = Table(
+    "failures",
+    (
+        C("patient_id", "str", "Patient identifier (blank for file-level problems).", False),
+        C("stage", "str", "Pipeline stage that failed, e.g. read / measure / evaluate.", True),
+        C("error_code", "str", "Stable error code.", True),
+        C("message", "str", "What went wrong and what to do.", True),
+    ),
+)
