@@ -160,6 +160,8 @@ TIMEPOINTS: Final = Table(
         C("non_target_response", "str", "CR / NON-CR/NON-PD / PD / NE, blank without non-targets or at baseline."),
         C("new_lesions", "str", "no / yes / equivocal."),
         C("overall_response", "str", "CR / PR / SD / PD / NE / NON-CR/NON-PD, blank at baseline."),
+        C("progression_causes", "str",
+          "For PD: what made it PD, '+'-joined from target, non_target, new_lesion, reappearance, clinical."),
         C("imaging_only", "bool", "Clinical data (steroids, clinical status) were required but missing."),
         C("reason", "str", "Readable trace of the rules that decided."),
         C("config_hash", "str", "SHA-256 (first 16 hex digits) of the criteria configuration used."),

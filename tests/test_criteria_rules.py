@@ -38,6 +38,7 @@ def test_exactly_plus_20_percent_and_5_mm_is_progression():
     row1 = tp(r, "P", "recist1.1", D1)
     assert row1.target_sum_mm == 30.0 and row1.pct_change_from_nadir == 20.0
     assert row1.target_response == "PD" and row1.overall_response == "PD"
+    assert row1.progression_causes == "target"
 
 
 def test_plus_20_percent_but_under_5_mm_is_not_progression():
@@ -232,6 +233,7 @@ def test_non_target_unequivocal_progression_is_pd():
     r = run(lesions, ["recist1.1"])
     row1 = tp(r, "P", "recist1.1", D1)
     assert row1.target_response == "PR" and row1.non_target_response == "PD" and row1.overall_response == "PD"
+    assert row1.progression_causes == "non_target"
 
 
 def test_targets_cr_with_non_target_present_is_pr():
@@ -249,6 +251,7 @@ def test_unequivocal_new_lesion_is_pd():
     r = run(lesions, ["recist1.1"])
     row1 = tp(r, "P", "recist1.1", D1)
     assert row1.new_lesions == "yes" and row1.overall_response == "PD" and row1.target_response == "PR"
+    assert row1.progression_causes == "new_lesion"
     assert str(best(r, "P", "recist1.1").progression_date) == D1
 
 
@@ -278,6 +281,7 @@ def test_reappearance_after_cr_is_pd():
     r = run(lesions, ["recist1.1"])
     assert list(tp(r, "P", "recist1.1").overall_response[1:]) == ["CR", "PD"]
     assert "reappeared" in tp(r, "P", "recist1.1", D2).reason
+    assert tp(r, "P", "recist1.1", D2).progression_causes == "reappearance"
 
 
 def test_reappearance_without_cr_is_added_to_the_sum():
@@ -328,6 +332,7 @@ def test_rano_bm_clinical_worsening_is_pd():
     r = run(_brain(lds=(30, 15)), ["rano-bm"], clinical=clin)
     row1 = tp(r, "P", "rano-bm", D1)
     assert row1.overall_response == "PD" and "clinical" in row1.reason
+    assert row1.progression_causes == "clinical"
     assert str(best(r, "P", "rano-bm").progression_date) == D1
 
 

@@ -191,7 +191,7 @@ def _assess_timepoints(
         new_state, new_reasons, new_dates = _new_lesions(series, new_ids, date, first_seen)
         reasons += new_reasons
         if new_dates:
-            progression_reasons.append("new lesion")
+            progression_reasons.append("new_lesion")
             progression_date = min(new_dates)
 
         if cr_date is not None and criteria.response.reappearance_after_cr_is_progression:
@@ -206,10 +206,11 @@ def _assess_timepoints(
             imaging, has_targets=bool(targets), current=clinical_at(clinical, date, window),
             baseline=baseline_clinical, criteria=criteria)
         overall = clin.overall
+        causes = _progression_causes(t_resp, nt_resp, progression_reasons, clinical_pd=imaging != "PD" and overall == "PD")
         if overall != "PD":
             progression_date = None
-        elif not (progression_reasons or t_resp == "PD" or nt_resp == "PD"):
-            progression_date = date  # clinical progression
+        elif causes == ["clinical"]:
+            progression_date = date
         if combine_text != "PD":
             reasons.append(combine_text)
         reasons += list(clin.notes)
@@ -226,10 +227,26 @@ def _assess_timepoints(
             "pct_change_from_baseline": _round(pct_change(t_total, baseline_total)) if t_total is not None else None,
             "pct_change_from_nadir": _round(pct_change(t_total, nadir.total)) if t_total is not None and nadir else None,
             "target_response": t_resp, "non_target_response": nt_resp, "new_lesions": new_state,
-            "overall_response": overall, "imaging_only": clin.imaging_only, "reason": "; ".join(reasons),
+            "overall_response": overall, "progression_causes": "+".join(causes) or None,
+            "imaging_only": clin.imaging_only, "reason": "; ".join(reasons),
         })
         calls.append(TimepointCall(date, overall, progression_date))
     return calls
+
+
+def _progression_causes(
+    target: str | None, non_target: str | None, other: list[str], *, clinical_pd: bool
+) -> list[str]:
+    """What made a timepoint PD: target, non_target, new_lesion, reappearance, clinical."""
+    causes = []
+    if target == "PD":
+        causes.append("target")
+    if non_target == "PD":
+        causes.append("non_target")
+    causes += other
+    if clinical_pd:
+        causes.append("clinical")
+    return causes
 
 
 def _new_lesions(
