@@ -1,0 +1,97 @@
+"""Lesion measurement from segmentation masks: the lesion table of one scan.
+
+``measure_mask`` is the public entry point (exported as ``respond.measure``).
+See :mod:`respond.measure.lesion` for the measurement conventions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Final
+
+import pandas as pd
+import SimpleITK as sitk
+
+from respond.io.images import (
+    GEOMETRY_ATOL_MM,
+    Geometry,
+    ImageSource,
+    load_pair,
+    read_mask,
+)
+from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
+from respond.measure.instances import LesionMode, find_lesions
+from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION, measure_lesion
+from respond.measure.table import EXTRA_COLUMNS, lesion_frame, write_lesion_csv
+
+__all__ = [
+    "AXIAL_TOLERANCE_DEG",
+    "EXTRA_COLUMNS",
+    "MEASURABLE_MM",
+    "MESH_CONVENTION",
+    "measure_mask",
+    "write_lesion_csv",
+]
+
+
+def measure_mask(
+    mask: ImageSource,
+    image: ImageSource | None = None,
+    *,
+    lesions: LesionMode = "components",
+    organ: str | None = None,
+    patient_id: str | None = None,
+    date: dt.date | str | None = None,
+    connectivity: int = 26,
+    label: int | None = None,
+    geometry_atol: float = GEOMETRY_ATOL_MM,
+    axial_tolerance_deg: float = AXIAL_TOLERANCE_DEG,
+    allow_resample_mask: bool = False,
+    allow_float_mask: bool = False,
+) -> pd.DataFrame:
+    """Measure every lesion of a mask; returns the lesion table of the scan.
+
+    Parameters
+    ----------
+    mask:
+        Label mask: a path (NIfTI, NRRD, MetaImage, DICOM series folder) or a
+        SimpleITK image. Geometry is taken from the file.
+    image:
+        The image the mask was drawn on (optional). Its grid must match the
+        mask's within ``geometry_atol`` mm (else
+        :class:`~respond.errors.GeometryMismatchError`), unless
+        ``allow_resample_mask`` resamples the mask onto it by nearest neighbour.
+    lesions:
+        ``"components"``: each connected component (``connectivity`` 6, 18 or
+        26) of a binary mask is a lesion, ids ``"1"``, ``"2"``, … in raster
+        order. ``"labels"``: each label value is a lesion, id = the value.
+    label:
+        Only use this label value of the mask.
+    organ, patient_id, date:
+        Copied into every row, so that the table feeds ``respond evaluate``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lesion with the LESIONS columns (``longest_diameter_mm``,
+        ``short_axis_mm``, ``n_slices``, ``volume_mm3`` mm³, endpoints in LPS mm,
+        QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. An empty
+        mask gives no rows (not an error: everything disappeared).
+    """
+    if image is not None:
+        _, mask_image = load_pair(
+            image, mask, geometry_atol=geometry_atol,
+            allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
+        )
+    else:
+        mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
+    file = None if isinstance(mask, sitk.Image) else os.fspath(mask)
+    geometry = Geometry.from_image(mask_image, file=file)
+    instances = find_lesions(
+        sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
+    )
+    frame = axial_frame(geometry, tolerance_deg=axial_tolerance_deg)
+    rows = [measure_lesion(instance, geometry, frame) for instance in instances]
+    if isinstance(date, str):
+        date = dt.date.fromisoformat(date)
+    return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)

@@ -1,0 +1,149 @@
+"""All measurements of one lesion, as one row of the lesion table.
+
+Conventions (recorded in the row as ``measurement_convention = "mesh"``):
+
+* diameters are between boundary-mesh vertices (IBSI/pyradiomics, see
+  :mod:`respond.measure.diameters`);
+* the longest diameter is measured in patient-axial slices (see
+  :mod:`respond.measure.axial`) and is the largest per-slice 2D maximum
+  diameter; ties (equal within ``TIE_ATOL_MM``) go to the slice with more
+  lesion voxels, then to the lower slice index;
+* the short axis is the longest chord perpendicular to the long axis in the
+  same slice (:func:`~respond.measure.diameters.perpendicular_chord`);
+* the 3D diameter, volumes and centroid are computed on the native grid (they
+  do not depend on the plane of acquisition); ``volume_mm3`` is voxel count ×
+  voxel volume exactly.
+"""
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+
+from respond.io.images import Geometry
+from respond.measure.axial import AxialFrame, AxialStack, axial_stack
+from respond.measure.diameters import (
+    FarthestPair,
+    boundary_midpoints,
+    farthest_pair_2d,
+    farthest_pair_3d,
+    mesh_volume_mm3,
+    perpendicular_chord,
+)
+from respond.measure.instances import LesionInstance
+
+#: Name of the diameter convention written to ``measurement_convention``.
+MESH_CONVENTION: Final = "mesh"
+
+#: Per-slice longest diameters closer than this (mm) count as equal when
+#: choosing the measured slice.
+TIE_ATOL_MM: Final = 1e-9
+
+#: RECIST 1.1 / RANO-BM minimum longest diameter of a measurable lesion, mm.
+MEASURABLE_MM: Final = 10.0
+
+
+def measure_lesion(instance: LesionInstance, geometry: Geometry, frame: AxialFrame) -> dict[str, Any]:
+    """Measure one lesion; returns the measurement columns of its lesion-table row."""
+    stack = axial_stack(instance, geometry, frame)
+    ld_slice, ld, ld_points = _longest_axial_diameter(stack)
+    short = _short_axis(stack.mask[ld_slice], stack.spacing_rc, ld_points)
+    p1, p2 = _stack_to_physical(stack, ld_slice, ld_points.p1, ld_points.p2)
+    s1, s2 = _stack_to_physical(stack, ld_slice, short.p1, short.p2)
+    spacing_kji = tuple(float(s) for s in geometry.spacing[::-1])
+    feret = farthest_pair_3d(boundary_midpoints(instance.mask, spacing_kji))
+    n_slices = int(np.count_nonzero(stack.mask.any(axis=(1, 2))))
+    row: dict[str, Any] = {
+        "lesion_id": instance.lesion_id,
+        "label": instance.label,
+        "longest_diameter_mm": ld,
+        "short_axis_mm": short.length_mm,
+        "n_slices": n_slices,
+        "volume_mm3": instance.voxel_count * geometry.voxel_volume_mm3,
+        "voxel_count": instance.voxel_count,
+        "diameter_3d_mm": feret.length_mm,
+        "mesh_volume_mm3": mesh_volume_mm3(instance.mask, spacing_kji),
+        "ld_slice": stack.slice_offset + ld_slice,
+    }
+    row.update(_xyz("ld_p1", p1))
+    row.update(_xyz("ld_p2", p2))
+    row.update(_xyz("sa_p1", s1))
+    row.update(_xyz("sa_p2", s2))
+    row.update(_xyz("centroid", _centroid(instance, geometry)))
+    row.update(
+        touches_edge=_touches_edge(instance, geometry),
+        single_slice=n_slices == 1,
+        below_10mm=bool(ld < MEASURABLE_MM),
+        reformatted=frame.reformatted,
+        obliquity_deg=frame.obliquity_deg,
+        measurement_convention=MESH_CONVENTION,
+    )
+    return row
+
+
+def slice_diameters(stack: AxialStack) -> dict[int, FarthestPair]:
+    """The 2D maximum diameter (mesh convention) of every axial slice of a stack.
+
+    Keys are stack slice indices; values hold the length (mm) and endpoints
+    in the slice's in-plane frame (row mm, column mm). Equal to pyradiomics'
+    ``shape2D`` ``MaximumDiameter`` of the slice.
+    """
+    points = boundary_midpoints(stack.mask, (1.0, *stack.spacing_rc), axes=(1, 2))
+    slice_of_point = np.rint(points[:, 0]).astype(int)
+    order = np.argsort(slice_of_point, kind="stable")
+    points, slice_of_point = points[order, 1:], slice_of_point[order]
+    slices, starts = np.unique(slice_of_point, return_index=True)
+    return {
+        int(s): farthest_pair_2d(chunk) for s, chunk in zip(slices, np.split(points, starts[1:]))
+    }
+
+
+def _longest_axial_diameter(stack: AxialStack) -> tuple[int, float, FarthestPair]:
+    """(slice in stack, longest diameter mm, endpoints in in-plane mm) over the axial slices."""
+    voxels = stack.mask.sum(axis=(1, 2))
+    best: tuple[float, int, int, FarthestPair] | None = None
+    for s, pair in slice_diameters(stack).items():
+        key = (pair.length_mm, int(voxels[s]), -s)
+        if best is None or _better(key, best[:3]):
+            best = (*key, pair)
+    assert best is not None, "a lesion has at least one voxel"
+    length, _, neg_slice, pair = best
+    return -neg_slice, float(length), pair
+
+
+def _better(key: tuple[float, int, int], incumbent: tuple[float, int, int]) -> bool:
+    if abs(key[0] - incumbent[0]) > TIE_ATOL_MM:
+        return key[0] > incumbent[0]
+    return key[1:] > incumbent[1:]
+
+
+def _short_axis(slice_mask: np.ndarray, spacing_rc: tuple[float, float], ld: FarthestPair) -> FarthestPair:
+    """Longest chord perpendicular to the long axis on the LD slice (mm, in-plane frame)."""
+    from skimage.measure import find_contours
+
+    padded = np.pad(slice_mask.astype(np.float32), 1)
+    contours = [(c - 1.0) * np.asarray(spacing_rc) for c in find_contours(padded, 0.5)]
+    return perpendicular_chord(contours, ld.p1, ld.p2)
+
+
+def _stack_to_physical(stack: AxialStack, s: int, *points_rc_mm: np.ndarray) -> list[np.ndarray]:
+    """In-plane mm points of stack slice ``s`` → LPS points (mm)."""
+    spacing = np.asarray(stack.spacing_rc)
+    src = np.array([[float(s), *(np.asarray(p) / spacing)] for p in points_rc_mm])
+    return list(stack.to_physical(src))
+
+
+def _centroid(instance: LesionInstance, geometry: Geometry) -> np.ndarray:
+    """Mean of the lesion's voxel centres, LPS mm."""
+    kji = np.argwhere(instance.mask).mean(axis=0) + instance.offset_kji
+    return geometry.index_to_physical(kji[::-1])[0]
+
+
+def _touches_edge(instance: LesionInstance, geometry: Geometry) -> bool:
+    """True when the lesion's box reaches the first or last voxel of any axis."""
+    size_kji = geometry.size[::-1]
+    return any(b.start == 0 or b.stop == n for b, n in zip(instance.bbox, size_kji))
+
+
+def _xyz(prefix: str, point: np.ndarray) -> dict[str, float]:
+    return {f"{prefix}_{axis}": float(v) for axis, v in zip("xyz", point)}

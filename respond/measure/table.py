@@ -1,0 +1,85 @@
+"""Lesion-table rows from measurements, and an atomic CSV writer.
+
+The table follows :data:`respond.tables.LESIONS` (the criteria engine's input
+first, then the measurement columns), followed by the extra measurement columns
+in :data:`EXTRA_COLUMNS`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Final, Iterable
+
+import pandas as pd
+
+from respond.tables import LESIONS
+
+#: Measurement columns written after the LESIONS columns (when LESIONS does not define them).
+EXTRA_COLUMNS: Final = (
+    "label",  # mask value the lesion comes from
+    "voxel_count",  # number of voxels in the lesion
+    "below_10mm",  # longest diameter < 10 mm: not measurable under RECIST 1.1 / RANO-BM
+    "sa_p1_x", "sa_p1_y", "sa_p1_z",  # short-axis endpoint 1, LPS mm
+    "sa_p2_x", "sa_p2_y", "sa_p2_z",  # short-axis endpoint 2, LPS mm
+    "obliquity_deg",  # angle between the measured slices' native normal and patient z, degrees
+)
+
+_INT_COLUMNS: Final = ("n_slices", "ld_slice", "label", "voxel_count")
+_BOOL_COLUMNS: Final = ("touches_edge", "single_slice", "reformatted", "below_10mm")
+
+
+def lesion_frame(
+    rows: Iterable[dict[str, Any]],
+    *,
+    patient_id: str | None = None,
+    date: dt.date | None = None,
+    organ: str | None = None,
+) -> pd.DataFrame:
+    """The lesion table of one scan: one row per lesion, status ``present``.
+
+    With no rows (an empty mask) the result has the columns and no rows.
+    """
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in ["lesion_id", *EXTRA_COLUMNS]})
+    else:
+        frame.insert(0, "patient_id", patient_id if patient_id is not None else pd.NA)
+        frame.insert(1, "date", date if date is not None else pd.NA)
+        frame["organ"] = organ if organ is not None else pd.NA
+        frame["status"] = "present"
+        for column in _INT_COLUMNS:
+            frame[column] = frame[column].astype("int64")
+        for column in _BOOL_COLUMNS:
+            frame[column] = frame[column].astype(bool)
+    frame = LESIONS.conform(frame)
+    extras = [c for c in EXTRA_COLUMNS if c not in LESIONS.names]
+    rest = [c for c in frame.columns if c not in LESIONS.names and c not in extras]
+    return frame[LESIONS.names + extras + rest].reset_index(drop=True)
+
+
+def write_lesion_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a lesion table to CSV atomically (temporary file in the same folder, then rename).
+
+    Dates are written as ISO ``YYYY-MM-DD``; floats with full precision. A reader
+    never sees a half-written file: either the old file or the new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame.copy()
+    if "date" in out.columns:
+        out["date"] = out["date"].map(lambda d: d.isoformat() if isinstance(d, dt.date) else d)
+    handle = tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False, newline="", encoding="utf-8"
+    )
+    try:
+        with handle:
+            out.to_csv(handle, index=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return path
