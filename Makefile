@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+DEMO := fixtures/demo
+
 demo: $(STAMP)
-	$(BIN)/respond demo --out demo-output
+	$(BIN)/respond evaluate $(DEMO)/lesions.csv --clinical $(DEMO)/clinical.csv \
+		--patients $(DEMO)/patients.csv --out demo-output
+	@echo "demo results: $(CURDIR)/demo-output (timepoints.csv, best_response.csv, targets.csv, run.json)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

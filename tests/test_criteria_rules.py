@@ -336,6 +336,12 @@ def test_rano_bm_clinical_worsening_is_pd():
     assert str(best(r, "P", "rano-bm").progression_date) == D1
 
 
+def test_clinical_worsening_is_recorded_with_imaging_progression():
+    clin = _clinical((D0, 2, "stable"), (D1, 2, "worse"))
+    r = run(_brain(lds=(30, 40)), ["rano-bm"], clinical=clin)
+    assert tp(r, "P", "rano-bm", D1).progression_causes == "target+clinical"
+
+
 def test_rano_bm_without_clinical_data_is_imaging_only_recist_never():
     r = run(_brain(lds=(30, 15)))
     assert bool(tp(r, "P", "rano-bm", D1).imaging_only) is True

@@ -53,6 +53,7 @@ class ClinicalOutcome:
     overall: str
     imaging_only: bool
     notes: tuple[str, ...]
+    clinical_progression: bool = False
 
 
 def apply_clinical_rules(
@@ -72,7 +73,7 @@ def apply_clinical_rules(
     dose = current.steroid_dose_mg if current else None
     base_dose = baseline.steroid_dose_mg if baseline else None
     if use_status and status == "worse":
-        return ClinicalOutcome("PD", False, ("clinical status worse: PD",))
+        return ClinicalOutcome("PD", False, ("clinical status worse: PD",), clinical_progression=True)
     if imaging_overall == "PD":
         return ClinicalOutcome("PD", False, ())
     missing = []

@@ -206,7 +206,7 @@ def _assess_timepoints(
             imaging, has_targets=bool(targets), current=clinical_at(clinical, date, window),
             baseline=baseline_clinical, criteria=criteria)
         overall = clin.overall
-        causes = _progression_causes(t_resp, nt_resp, progression_reasons, clinical_pd=imaging != "PD" and overall == "PD")
+        causes = _progression_causes(t_resp, nt_resp, progression_reasons, clinical_pd=clin.clinical_progression)
         if overall != "PD":
             progression_date = None
         elif causes == ["clinical"]:
