@@ -1,0 +1,276 @@
+"""Run one job per patient, each in its own process, so that no patient can stop a batch.
+
+- **Isolation**: every patient runs in a fresh Python process
+  (``python -m respond.batch.child``). A native crash (segmentation fault in
+  a library), an out-of-memory kill or a hang ends that process only: the
+  patient gets a row in the failures table and the batch goes on.
+- **Timeout**: a patient still running after ``timeout_s`` seconds is killed
+  and recorded as ``batch.timeout``.
+- **Resume**: a finished patient's result is stored in ``cache_dir`` under a
+  key that hashes its inputs, the configuration and the respond version;
+  a rerun (after Ctrl-C, ``kill -9`` or a crash) reuses it and computes only
+  what is missing. Results are written atomically, so a killed run never
+  leaves a half-written result. Failures are not cached: they are retried.
+- **Executors**: ``local`` keeps up to ``workers`` processes running on this
+  machine; ``dask`` submits each patient to a ``dask.distributed`` cluster,
+  where it again runs in its own process.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Final, Iterable, Sequence
+
+from respond.batch.progress import progress_bar
+from respond.io.writers import atomic_write
+
+#: Seconds between checks of running worker processes.
+POLL_INTERVAL_S: Final = 0.05
+
+
+@dataclass(frozen=True)
+class Job:
+    """One patient's work: ``function`` ("module:name") called with ``payload``.
+
+    ``key`` identifies the inputs (e.g. a SHA-256 of the patient's files,
+    the configuration and the respond version): equal keys, equal results.
+    """
+
+    patient_id: str
+    function: str
+    payload: Any
+    key: str
+
+
+@dataclass
+class Outcome:
+    """What came of one job: a value, or a failure row (``stage``, ``error_code``, ``message``)."""
+
+    patient_id: str
+    value: Any = None
+    failure: dict | None = None
+    seconds: float = 0.0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass
+class _Running:
+    job: Job
+    process: subprocess.Popen
+    job_file: Path
+    result_file: Path
+    stderr_file: Path
+    started: float = field(default_factory=time.monotonic)
+
+
+def _cache_file(cache_dir: Path | None, job: Job) -> Path | None:
+    return None if cache_dir is None else cache_dir / f"{job.key}.pkl"
+
+
+def _load_cached(path: Path | None, job: Job) -> Outcome | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            outcome = pickle.load(handle)
+    except Exception:  # a damaged cache entry is recomputed, never trusted
+        return None
+    if not isinstance(outcome, Outcome) or not outcome.ok or outcome.patient_id != job.patient_id:
+        return None
+    outcome.cached = True
+    return outcome
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _worker_env(threads: int | None) -> dict[str, str]:
+    """Environment of a worker: ITK's thread count split between the workers."""
+    env = dict(os.environ)
+    if threads is not None:
+        env["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = str(threads)
+        env.setdefault("OMP_NUM_THREADS", str(threads))
+    return env
+
+
+def _start(job: Job, scratch: Path, threads: int | None = None) -> _Running:
+    fd, name = tempfile.mkstemp(prefix="job-", suffix=".pkl", dir=scratch)
+    with os.fdopen(fd, "wb") as handle:
+        pickle.dump(job, handle)
+    result = Path(name).with_suffix(".result.pkl")
+    stderr = Path(name).with_suffix(".stderr.txt")
+    with stderr.open("wb") as err:  # a file, not a pipe: a chatty worker can never block
+        process = subprocess.Popen(
+            [sys.executable, "-m", "respond.batch.child", name, str(result)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=_worker_env(threads),
+        )
+    return _Running(job, process, Path(name), result, stderr)
+
+
+def _finish(run: _Running, *, timed_out: bool, timeout_s: float | None) -> Outcome:
+    seconds = time.monotonic() - run.started
+    pid = run.job.patient_id
+    stderr = run.stderr_file.read_text(errors="replace").strip() if run.stderr_file.is_file() else ""
+    try:
+        if timed_out:
+            return Outcome(pid, failure={
+                "stage": "batch", "error_code": "batch.timeout",
+                "message": f"patient {pid} still running after {timeout_s:g} s and was stopped; "
+                           "raise --timeout if its scans are large"}, seconds=seconds)
+        if run.result_file.is_file():
+            with run.result_file.open("rb") as handle:
+                outcome: Outcome = pickle.load(handle)
+            outcome.seconds = seconds
+            return outcome
+        code = run.process.returncode
+        how = f"was killed by {_signal_name(code)}" if code < 0 else f"exited with code {code}"
+        tail = f"; last output: {stderr.splitlines()[-1][:300]}" if stderr else ""
+        return Outcome(pid, failure={
+            "stage": "batch", "error_code": "batch.worker_died",
+            "message": f"the worker process of patient {pid} {how} without a result "
+                       f"(a native crash or out of memory){tail}"}, seconds=seconds)
+    finally:
+        for path in (run.job_file, run.result_file, run.stderr_file):
+            path.unlink(missing_ok=True)
+
+
+def _store(outcome: Outcome, path: Path | None) -> None:
+    if path is not None and outcome.ok and not outcome.cached:
+        atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(outcome)))
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    *,
+    workers: int = 1,
+    timeout_s: float | None = None,
+    cache_dir: str | Path | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Run every job in its own process; outcomes in the order of ``jobs``.
+
+    ``progress``: show a progress bar (default: only on an interactive
+    terminal outside CI). ``on_outcome`` is called as each patient finishes.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    cache = Path(cache_dir) if cache_dir is not None else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[int, Outcome] = {}
+    pending: list[int] = []
+    for i, job in enumerate(jobs):
+        hit = _load_cached(_cache_file(cache, job), job)
+        if hit is not None:
+            outcomes[i] = hit
+        else:
+            pending.append(i)
+    with progress_bar(total=len(jobs), initial=len(outcomes), enabled=progress) as bar:
+        def done(i: int, outcome: Outcome) -> None:
+            outcomes[i] = outcome
+            _store(outcome, _cache_file(cache, jobs[i]))
+            bar.update(1)
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+        if executor == "local":
+            _run_local(jobs, pending, workers, timeout_s, done)
+        elif executor == "dask":
+            _run_dask(jobs, pending, workers, timeout_s, scheduler, done)
+        else:
+            raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
+    return [outcomes[i] for i in range(len(jobs))]
+
+
+def _run_local(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,
+               done: Callable[[int, Outcome], None]) -> None:
+    queue = list(pending)
+    running: dict[int, _Running] = {}
+    with tempfile.TemporaryDirectory(prefix="respond-batch-") as scratch:
+        try:
+            while queue or running:
+                while queue and len(running) < workers:
+                    i = queue.pop(0)
+                    running[i] = _start(jobs[i], Path(scratch), threads=max(1, (os.cpu_count() or 1) // workers))
+                for i, run in list(running.items()):
+                    timed_out = timeout_s is not None and time.monotonic() - run.started > timeout_s
+                    if timed_out:
+                        run.process.kill()
+                        run.process.wait()
+                    elif run.process.poll() is None:
+                        continue
+                    del running[i]
+                    done(i, _finish(run, timed_out=timed_out, timeout_s=timeout_s))
+                time.sleep(POLL_INTERVAL_S)
+        finally:  # Ctrl-C or an error: no orphan workers
+            for run in running.values():
+                run.process.kill()
+                run.process.wait()
+
+
+def run_isolated(job: Job, timeout_s: float | None = None) -> Outcome:
+    """Run one job in a child process and wait for it (used on Dask workers)."""
+    with tempfile.TemporaryDirectory(prefix="respond-job-") as scratch:
+        run = _start(job, Path(scratch))
+        try:
+            run.process.wait(timeout=timeout_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            run.process.kill()
+            run.process.wait()
+            timed_out = True
+        return _finish(run, timed_out=timed_out, timeout_s=timeout_s)
+
+
+def _run_dask(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,
+              scheduler: str | None, done: Callable[[int, Outcome], None]) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise RuntimeError("the dask executor needs dask.distributed: pip install 'respond[cluster]'") from None
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = {client.submit(run_isolated, jobs[i], timeout_s, key=f"respond-{jobs[i].key}-{i}", pure=False): i
+                   for i in pending}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the Dask worker itself was lost
+                outcome = Outcome(jobs[i].patient_id, failure={
+                    "stage": "batch", "error_code": "batch.worker_died",
+                    "message": f"the Dask worker running patient {jobs[i].patient_id} failed: {exc}"})
+            done(i, outcome)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def outcomes_failures(outcomes: Iterable[Outcome]) -> list[dict]:
+    """The failure rows (with patient_id) of the outcomes that failed."""
+    return [{"patient_id": o.patient_id, **o.failure} for o in outcomes if not o.ok]

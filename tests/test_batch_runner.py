@@ -1,0 +1,50 @@
+"""The batch runner: one process per patient; crashes, hangs and errors end as one failure each."""
+from __future__ import annotations
+
+import pytest
+
+from respond.batch import Job, run_jobs
+
+F = "respond.testing.faults:"
+
+
+def _jobs(*spec):
+    return [Job(pid, F + fn, {"patient_id": pid, **payload}, key=f"k-{pid}") for pid, fn, payload in spec]
+
+
+def test_faults_become_failures_and_the_others_complete():
+    jobs = _jobs(("A", "echo", {"x": 1}), ("CRASH", "crash", {}), ("HANG", "hang", {}),
+                 ("BAD", "bad_file", {"file": "scan3.nii.gz"}), ("BUG", "bug", {}), ("B", "echo", {"x": 2}))
+    out = {o.patient_id: o for o in run_jobs(jobs, workers=2, timeout_s=8, progress=False)}
+    assert out["A"].value == {"patient_id": "A", "x": 1} and out["B"].value["x"] == 2
+    assert out["CRASH"].failure["error_code"] == "batch.worker_died" and "SIGSEGV" in out["CRASH"].failure["message"]
+    assert out["HANG"].failure["error_code"] == "batch.timeout"
+    assert out["BAD"].failure["error_code"] == "image.unreadable" and "scan3.nii.gz" in out["BAD"].failure["message"]
+    assert out["BUG"].failure["error_code"] == "internal.KeyError" and "faults.py" in out["BUG"].failure["message"]
+
+
+def test_results_are_cached_and_reused(tmp_path):
+    jobs = _jobs(("A", "echo", {"x": 1}), ("BAD", "bad_file", {}))
+    first = run_jobs(jobs, cache_dir=tmp_path, progress=False)
+    assert [o.cached for o in first] == [False, False]
+    second = run_jobs(jobs, cache_dir=tmp_path, progress=False)
+    assert second[0].cached and second[0].value == first[0].value
+    assert not second[1].cached and not second[1].ok  # failures are retried, not cached
+    changed = [Job("A", F + "echo", {"x": 5}, key="k-A-changed")]
+    assert run_jobs(changed, cache_dir=tmp_path, progress=False)[0].value == {"x": 5}
+
+
+def test_damaged_cache_entry_is_recomputed(tmp_path):
+    jobs = _jobs(("A", "echo", {"x": 1}))
+    (tmp_path / "k-A.pkl").write_bytes(b"not a pickle")
+    out = run_jobs(jobs, cache_dir=tmp_path, progress=False)
+    assert out[0].ok and not out[0].cached
+
+
+def test_dask_executor_gives_the_same_outcomes():
+    pytest.importorskip("dask.distributed")
+    jobs = _jobs(("A", "echo", {"x": 1}), ("BAD", "bad_file", {}), ("CRASH", "crash", {}))
+    local = run_jobs(jobs, workers=2, progress=False)
+    dask = run_jobs(jobs, workers=2, executor="dask", progress=False)
+    assert [(o.patient_id, o.value, (o.failure or {}).get("error_code")) for o in local] == \
+           [(o.patient_id, o.value, (o.failure or {}).get("error_code")) for o in dask]
