@@ -238,24 +238,45 @@ def _dicom_series_files(folder: Path) -> list[str]:
     return list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), ids[0]))
 
 
-def _nifti_header_problems(path: Path) -> list[str]:
-    """Problems ITK would silently paper over in a NIfTI header: pixdim, qform vs sform, data size."""
+def _raw_nifti_header(path: Path):
+    """The NIfTI-1/2 header exactly as stored (nibabel's loader would silently fix some fields)."""
+    import gzip
+
     import nibabel as nib
 
+    opener = gzip.open if _suffix(path) == ".nii.gz" else open
     try:
-        img = nib.load(str(path))
-    except Exception as exc:  # nibabel raises many types for damaged headers
-        raise ImageFileError(f"not a readable NIfTI file: {exc}", code="image.unreadable", file=str(path)) from exc
-    header = img.header
+        with opener(path, "rb") as handle:
+            raw = handle.read(540)
+    except (OSError, EOFError) as exc:
+        raise ImageFileError(f"cannot read the NIfTI header: {exc}", code="image.unreadable", file=str(path)) from exc
+    for header_class in (nib.Nifti1Header, nib.Nifti2Header):
+        if len(raw) < header_class.sizeof_hdr:
+            continue
+        try:
+            header = header_class(raw[: header_class.sizeof_hdr], check=False)
+        except Exception:
+            continue
+        if int(header["sizeof_hdr"]) == header_class.sizeof_hdr:
+            return header
+    raise ImageFileError("not a NIfTI file (bad header size field)", code="image.unreadable", file=str(path))
+
+
+def _nifti_header_problems(path: Path) -> list[str]:
+    """Problems ITK would silently paper over in a NIfTI header: pixdim, qform vs sform, data size."""
+    header = _raw_nifti_header(path)
     problems = []
-    ndim = int(header["dim"][0])
+    dim = [int(v) for v in header["dim"]]
+    ndim = dim[0]
+    if not 1 <= ndim <= 7 or any(n < 1 for n in dim[1 : ndim + 1]):
+        return [f"dim field {dim} is invalid"]
     pixdim = np.asarray(header["pixdim"][1 : 1 + min(ndim, 3)], dtype=float)
     if not np.all(np.isfinite(pixdim)) or np.any(pixdim <= 0):
         problems.append(f"pixdim (spacing) must be finite and positive, got {_fmt(pixdim)}")
     qcode, scode = int(header["qform_code"]), int(header["sform_code"])
     if qcode > 0 and scode > 0 and not problems:
         qform, sform = header.get_qform(), header.get_sform()
-        corners = np.array(np.meshgrid(*[[0, max(int(n) - 1, 0)] for n in img.shape[:3]])).reshape(3, -1).T
+        corners = _box_corners([max(n - 1, 0) for n in (dim[1:4] + [1, 1, 1])[:3]])
         corners = np.c_[corners, np.ones(len(corners))]
         gap = float(np.abs(corners @ qform.T - corners @ sform.T).max())
         if gap > QFORM_SFORM_ATOL_MM:
@@ -263,13 +284,19 @@ def _nifti_header_problems(path: Path) -> list[str]:
                 f"qform and sform disagree by up to {gap:.4g} mm (tolerance {QFORM_SFORM_ATOL_MM} mm); "
                 "the header is ambiguous — rewrite it with one transform"
             )
-    expected = int(header.get_data_offset()) + int(np.prod(img.shape)) * header.get_data_dtype().itemsize
+    voxels = int(np.prod(dim[1 : ndim + 1]))
+    expected = max(int(header["vox_offset"]), header.sizeof_hdr) + voxels * header.get_data_dtype().itemsize
     actual = _nifti_stored_bytes(path)
     if actual < expected:
         problems.append(
             f"expected {expected} bytes of header and voxels, found {actual}; could the file be truncated?"
         )
     return problems
+
+
+def _box_corners(upper: list[int]) -> np.ndarray:
+    """The 8 integer corners (8, 3) of the index box [0, upper]."""
+    return np.array(np.meshgrid(*[[0, u] for u in upper], indexing="ij")).reshape(3, -1).T.astype(float)
 
 
 def _nifti_stored_bytes(path: Path) -> int:

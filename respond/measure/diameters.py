@@ -232,7 +232,8 @@ def mesh_volume_mm3(mask: np.ndarray, spacing: tuple[float, float, float]) -> fl
     from skimage.measure import marching_cubes
 
     padded = np.pad(np.asarray(mask, dtype=np.float32), 1)
-    vertices, faces, _, _ = marching_cubes(padded, 0.5, spacing=tuple(float(s) for s in spacing), method="lewiner")
-    tri = vertices[faces]
+    vertices, faces, _, _ = marching_cubes(padded, 0.5, method="lewiner")
+    # Vertices are on half-integer indices (exact in float32); scale in float64.
+    tri = vertices.astype(np.float64)[faces] * np.asarray(spacing, dtype=np.float64)
     signed = np.einsum("ij,ij->i", np.cross(tri[:, 0], tri[:, 1]), tri[:, 2]).sum() / 6.0
     return float(abs(signed))

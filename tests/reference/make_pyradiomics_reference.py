@@ -14,6 +14,12 @@ per feature value:
   respond's), numbered in raster order; each component is masked on its own;
 * 3D features (``Maximum3DDiameter``, ``VoxelVolume``, ``MeshVolume``) from
   ``radiomics.shape.RadiomicsShape`` on the component mask, ``slice`` blank;
+* ``MeshVolume`` again on the component padded by 20 voxels on the low side
+  (``MeshVolumePadded20``) and mirrored along x (``MeshVolumeFlippedX``): the
+  same lesion, so a closed mesh gives the same volume. pyradiomics 3.0.1's
+  classic marching-cubes table leaves holes at ambiguous faces, and where it
+  does its ``MeshVolume`` shifts with the lesion's position; these two rows
+  document that;
 * the per-slice ``shape2D`` ``MaximumDiameter`` (``force2D=True``,
   ``force2Ddimension=0``) on every axial slice (index k) the component is on.
 
@@ -89,6 +95,12 @@ def main() -> int:
             }
             for feature, value in shape3d(image, mask).items():
                 rows.append({**ident, "slice": pd.NA, "feature": feature, "value": value})
+            pad = [20, 20, 20]
+            padded = shape3d(sitk.ConstantPad(image, pad, [0, 0, 0]), sitk.ConstantPad(mask, pad, [0, 0, 0]))
+            rows.append({**ident, "slice": pd.NA, "feature": "MeshVolumePadded20", "value": padded["MeshVolume"]})
+            flip = [True, False, False]
+            flipped = shape3d(sitk.Flip(image, flip), sitk.Flip(mask, flip))
+            rows.append({**ident, "slice": pd.NA, "feature": "MeshVolumeFlippedX", "value": flipped["MeshVolume"]})
             for k in np.unique(zyx[:, 0]):
                 value = slice_max_diameter(image, mask, int(k))
                 rows.append({**ident, "slice": int(k), "feature": "MaximumDiameter2D", "value": value})

@@ -1,0 +1,61 @@
+"""``respond measure``: a mask of one scan → the lesion table (CSV)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from respond.errors import RespondError
+from respond.io.images import GEOMETRY_ATOL_MM
+from respond.measure import measure_mask, write_lesion_csv
+from respond.measure.instances import CONNECTIVITIES
+
+
+def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO date YYYY-MM-DD, got {value!r}") from None
+
+
+@click.command(name="measure")
+@click.argument("mask", type=click.Path(exists=False, dir_okay=True, path_type=str))
+@click.option("--image", type=click.Path(path_type=str), default=None,
+              help="Image the mask was drawn on; its grid must match the mask's.")
+@click.option("--lesions", type=click.Choice(["components", "labels"]), default="components", show_default=True,
+              help="components: each connected component is a lesion; labels: each label value is a lesion.")
+@click.option("--connectivity", type=click.Choice([str(c) for c in CONNECTIVITIES]), default="26",
+              show_default=True, help="Neighbourhood for connected components.")
+@click.option("--label", type=int, default=None, help="Only measure this label value of the mask.")
+@click.option("--organ", default=None, help="Organ written to every row (e.g. brain, lung, lymph_node).")
+@click.option("--patient-id", default=None, help="Patient id written to every row.")
+@click.option("--date", default=None, callback=_iso_date, help="Scan date (YYYY-MM-DD) written to every row.")
+@click.option("--geometry-atol", type=float, default=GEOMETRY_ATOL_MM, show_default=True,
+              help="Tolerance in mm between image and mask origin/spacing.")
+@click.option("--allow-resample-mask", is_flag=True, default=False,
+              help="Resample a mask whose grid differs from the image's by nearest neighbour instead of failing.")
+@click.option("--allow-float-mask", is_flag=True, default=False,
+              help="Accept a mask stored as floats if all its values are whole numbers.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="Lesion table to write (CSV, written atomically).")
+def measure_command(mask, image, lesions, connectivity, label, organ, patient_id, date, geometry_atol,
+                    allow_resample_mask, allow_float_mask, out):
+    """Measure the lesions of MASK (NIfTI, NRRD, MetaImage or DICOM series folder) into a lesion table.
+
+    Writes one row per lesion: longest axial diameter with endpoints, short
+    axis, 3D diameter, volumes, slices, centroid and QC flags. An empty mask
+    writes the header only. With --patient-id and --date the file feeds
+    `respond evaluate` directly.
+    """
+    try:
+        frame = measure_mask(
+            mask, image, lesions=lesions, organ=organ, patient_id=patient_id, date=date,
+            connectivity=int(connectivity), label=label, geometry_atol=geometry_atol,
+            allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
+        )
+    except RespondError as exc:
+        raise click.ClickException(str(exc)) from exc
+    write_lesion_csv(frame, out)
+    click.echo(f"{len(frame)} lesion(s) measured → {out}", err=True)
