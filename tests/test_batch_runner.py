@@ -15,7 +15,7 @@ def _jobs(*spec):
 def test_faults_become_failures_and_the_others_complete():
     jobs = _jobs(("A", "echo", {"x": 1}), ("CRASH", "crash", {}), ("HANG", "hang", {}),
                  ("BAD", "bad_file", {"file": "scan3.nii.gz"}), ("BUG", "bug", {}), ("B", "echo", {"x": 2}))
-    out = {o.patient_id: o for o in run_jobs(jobs, workers=2, timeout_s=8, progress=False)}
+    out = {o.patient_id: o for o in run_jobs(jobs, workers=2, timeout_s=4, progress=False)}
     assert out["A"].value == {"patient_id": "A", "x": 1} and out["B"].value["x"] == 2
     assert out["CRASH"].failure["error_code"] == "batch.worker_died" and "SIGSEGV" in out["CRASH"].failure["message"]
     assert out["HANG"].failure["error_code"] == "batch.timeout"
@@ -23,21 +23,25 @@ def test_faults_become_failures_and_the_others_complete():
     assert out["BUG"].failure["error_code"] == "internal.KeyError" and "faults.py" in out["BUG"].failure["message"]
 
 
-def test_results_are_cached_and_reused(tmp_path):
+def test_resume_reuses_results_and_retries_failures_only_when_asked(tmp_path):
     jobs = _jobs(("A", "echo", {"x": 1}), ("BAD", "bad_file", {}))
     first = run_jobs(jobs, cache_dir=tmp_path, progress=False)
     assert [o.cached for o in first] == [False, False]
-    second = run_jobs(jobs, cache_dir=tmp_path, progress=False)
-    assert second[0].cached and second[0].value == first[0].value
-    assert not second[1].cached and not second[1].ok  # failures are retried, not cached
+    again = run_jobs(jobs, cache_dir=tmp_path, progress=False)  # no resume: everything recomputed
+    assert [o.cached for o in again] == [False, False]
+    resumed = run_jobs(jobs, cache_dir=tmp_path, resume=True, progress=False)
+    assert [o.cached for o in resumed] == [True, True] and resumed[0].value == first[0].value
+    assert resumed[1].failure == first[1].failure
+    retried = run_jobs(jobs, cache_dir=tmp_path, resume=True, retry_failed=True, progress=False)
+    assert [o.cached for o in retried] == [True, False]
     changed = [Job("A", F + "echo", {"x": 5}, key="k-A-changed")]
-    assert run_jobs(changed, cache_dir=tmp_path, progress=False)[0].value == {"x": 5}
+    assert run_jobs(changed, cache_dir=tmp_path, resume=True, progress=False)[0].value == {"x": 5}
 
 
 def test_damaged_cache_entry_is_recomputed(tmp_path):
     jobs = _jobs(("A", "echo", {"x": 1}))
     (tmp_path / "k-A.pkl").write_bytes(b"not a pickle")
-    out = run_jobs(jobs, cache_dir=tmp_path, progress=False)
+    out = run_jobs(jobs, cache_dir=tmp_path, resume=True, progress=False)
     assert out[0].ok and not out[0].cached
 
 

@@ -6,11 +6,12 @@
   patient gets a row in the failures table and the batch goes on.
 - **Timeout**: a patient still running after ``timeout_s`` seconds is killed
   and recorded as ``batch.timeout``.
-- **Resume**: a finished patient's result is stored in ``cache_dir`` under a
-  key that hashes its inputs, the configuration and the respond version;
-  a rerun (after Ctrl-C, ``kill -9`` or a crash) reuses it and computes only
-  what is missing. Results are written atomically, so a killed run never
-  leaves a half-written result. Failures are not cached: they are retried.
+- **Resume**: each patient's outcome is stored in ``cache_dir`` under a key
+  that hashes its inputs, the configuration and the respond version; a
+  resumed run (after Ctrl-C, ``kill -9`` or a crash) reuses them and computes
+  only what is missing or changed. Failures are reused too unless
+  ``retry_failed``. Outcomes are written atomically, so a killed run never
+  leaves a half-written one.
 - **Executors**: ``local`` keeps up to ``workers`` processes running on this
   machine; ``dask`` submits each patient to a ``dask.distributed`` cluster,
   where it again runs in its own process.
@@ -78,7 +79,7 @@ def _cache_file(cache_dir: Path | None, job: Job) -> Path | None:
     return None if cache_dir is None else cache_dir / f"{job.key}.pkl"
 
 
-def _load_cached(path: Path | None, job: Job) -> Outcome | None:
+def _load_cached(path: Path | None, job: Job, *, retry_failed: bool) -> Outcome | None:
     if path is None or not path.is_file():
         return None
     try:
@@ -86,7 +87,9 @@ def _load_cached(path: Path | None, job: Job) -> Outcome | None:
             outcome = pickle.load(handle)
     except Exception:  # a damaged cache entry is recomputed, never trusted
         return None
-    if not isinstance(outcome, Outcome) or not outcome.ok or outcome.patient_id != job.patient_id:
+    if not isinstance(outcome, Outcome) or outcome.patient_id != job.patient_id:
+        return None
+    if not outcome.ok and retry_failed:
         return None
     outcome.cached = True
     return outcome
@@ -150,7 +153,7 @@ def _finish(run: _Running, *, timed_out: bool, timeout_s: float | None) -> Outco
 
 
 def _store(outcome: Outcome, path: Path | None) -> None:
-    if path is not None and outcome.ok and not outcome.cached:
+    if path is not None and not outcome.cached:
         atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(outcome)))
 
 
@@ -160,15 +163,22 @@ def run_jobs(
     workers: int = 1,
     timeout_s: float | None = None,
     cache_dir: str | Path | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
     executor: str = "local",
-    scheduler: str | None = None,
+    scheduler: Any = None,
     progress: bool | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Run every job in its own process; outcomes in the order of ``jobs``.
 
-    ``progress``: show a progress bar (default: only on an interactive
-    terminal outside CI). ``on_outcome`` is called as each patient finishes.
+    Every outcome is stored in ``cache_dir`` (when given). With ``resume``,
+    stored outcomes of the same key are reused: successes always, failures
+    unless ``retry_failed``. ``scheduler`` (dask executor): a scheduler
+    address or a ``dask.distributed.Client``; a local cluster of ``workers``
+    processes when None. ``progress``: show a progress bar (default: only on
+    an interactive terminal outside CI). ``on_outcome`` is called as each
+    patient finishes.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -178,7 +188,7 @@ def run_jobs(
     outcomes: dict[int, Outcome] = {}
     pending: list[int] = []
     for i, job in enumerate(jobs):
-        hit = _load_cached(_cache_file(cache, job), job)
+        hit = _load_cached(_cache_file(cache, job), job, retry_failed=retry_failed) if resume else None
         if hit is not None:
             outcomes[i] = hit
         else:
@@ -245,9 +255,12 @@ def _run_dask(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: 
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise RuntimeError("the dask executor needs dask.distributed: pip install 'respond[cluster]'") from None
+        raise RuntimeError("the dask executor needs dask.distributed: pip install 'respond[distributed]'") from None
     cluster = None
-    if scheduler:
+    own_client = not isinstance(scheduler, Client)
+    if isinstance(scheduler, Client):
+        client = scheduler
+    elif scheduler:
         client = Client(scheduler)
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -266,7 +279,8 @@ def _run_dask(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: 
                     "message": f"the Dask worker running patient {jobs[i].patient_id} failed: {exc}"})
             done(i, outcome)
     finally:
-        client.close()
+        if own_client:
+            client.close()
         if cluster is not None:
             cluster.close()
 
