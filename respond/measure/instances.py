@@ -77,12 +77,16 @@ def find_lesions(
     if lesions not in ("components", "labels"):
         raise ValueError(f"lesions must be 'components' or 'labels', got {lesions!r}")
     labels = np.asarray(labels)
-    if label is not None:
-        labels = np.where(labels == label, labels, 0)
+    foreground = labels != 0 if label is None else labels == label
+    # Work inside the box holding all foreground: full-size label arrays are large.
+    (outer,) = ndimage.find_objects(foreground.view(np.uint8)) or (None,)
+    if outer is None:
+        return []
+    offset = np.array([s.start for s in outer])
+    foreground, labels = foreground[outer], labels[outer]
     if lesions == "labels":
-        return _label_instances(labels)
-    values = np.unique(labels)
-    values = values[values != 0]
+        return _label_instances(np.where(foreground, labels, 0), offset)
+    values = np.unique(labels[foreground])
     if len(values) > 1:
         shown = ", ".join(str(int(v)) for v in values[:10])
         raise MaskValueError(
@@ -93,33 +97,29 @@ def find_lesions(
             file=file,
             value=[int(v) for v in values[:10]],
         )
-    if len(values) == 0:
-        return []
-    return _component_instances(labels != 0, int(values[0]), connectivity)
+    return _component_instances(foreground, int(values[0]), connectivity, offset)
 
 
-def _component_instances(binary: np.ndarray, value: int, connectivity: int) -> list[LesionInstance]:
-    # Label only inside the box holding all foreground: full-size label arrays are large.
-    (outer,) = ndimage.find_objects(binary.view(np.uint8))
-    offset = [s.start for s in outer]
-    numbered, _ = ndimage.label(binary[outer], structure=structuring_element(connectivity))
-    instances = []
-    for n, box in enumerate(ndimage.find_objects(numbered), start=1):
-        if box is None:
-            continue
-        shifted = tuple(slice(s.start + o, s.stop + o) for s, o in zip(box, offset))
-        instances.append(LesionInstance(str(n), value, shifted, numbered[box] == n))  # type: ignore[arg-type]
-    return instances
+def _shift(box: tuple[slice, ...], offset: np.ndarray) -> tuple[slice, slice, slice]:
+    return tuple(slice(s.start + int(o), s.stop + int(o)) for s, o in zip(box, offset))  # type: ignore[return-value]
 
 
-def _label_instances(labels: np.ndarray) -> list[LesionInstance]:
+def _component_instances(binary: np.ndarray, value: int, connectivity: int, offset: np.ndarray) -> list[LesionInstance]:
+    numbered, _ = ndimage.label(binary, structure=structuring_element(connectivity))
+    return [
+        LesionInstance(str(n), value, _shift(box, offset), numbered[box] == n)
+        for n, box in enumerate(ndimage.find_objects(numbered), start=1)
+        if box is not None
+    ]
+
+
+def _label_instances(labels: np.ndarray, offset: np.ndarray) -> list[LesionInstance]:
     if labels.dtype.kind not in "iu":
         raise MaskValueError(f"labels mode needs an integer mask, got {labels.dtype}", code="mask.type")
     if labels.size and labels.min() < 0:
         raise MaskValueError("labels must be non-negative", code="mask.negative")
-    boxes = ndimage.find_objects(labels)
     return [
-        LesionInstance(str(value), value, box, labels[box] == value)
-        for value, box in enumerate(boxes, start=1)
+        LesionInstance(str(value), value, _shift(box, offset), labels[box] == value)
+        for value, box in enumerate(ndimage.find_objects(labels), start=1)
         if box is not None
     ]
