@@ -45,6 +45,10 @@ class Evaluation:
         Reader choices that break the criteria, kept as given (patient, criteria, message).
     criteria:
         The criteria applied, in order.
+    lesions:
+        The lesion table as read and validated (patients that failed excluded).
+    extra:
+        Further tables by file stem, e.g. ``rs_comparison`` (SDTM RS quality control).
     """
 
     timepoints: pd.DataFrame
@@ -53,6 +57,8 @@ class Evaluation:
     failures: pd.DataFrame
     warnings: pd.DataFrame
     criteria: list[Criteria]
+    lesions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
     started: str = ""
     finished: str = ""
@@ -83,8 +89,10 @@ class Evaluation:
         """Write every table (CSV) and ``run.json`` into ``out_dir``; return their paths."""
         out = Path(out_dir)
         paths = {}
-        for name in ("timepoints", "best_response", "targets", "failures", "warnings"):
+        for name in ("lesions", "timepoints", "best_response", "targets", "failures", "warnings"):
             paths[name] = write_csv(getattr(self, name), out / f"{name}.csv")
+        for name, frame in self.extra.items():
+            paths[name] = write_csv(frame, out / f"{name}.csv")
         paths["run"] = write_json(self.run_info(), out / "run.json")
         return paths
 
@@ -217,8 +225,39 @@ def evaluate(
         targets=_frame(tables["targets"], TARGETS.names),
         failures=_frame(failures, FAILURES.names),
         warnings=_frame(tables["warnings"], ["patient_id", "criteria", "message"]),
-        criteria=chosen, inputs=inputs, started=started, finished=finished,
+        criteria=chosen, lesions=lesion_read.frame.drop(columns="_row"),
+        inputs=inputs, started=started, finished=finished,
     )
+
+
+def evaluate_sdtm(
+    tu: str | Path,
+    tr: str | Path,
+    rs: str | Path | None = None,
+    *,
+    clinical: TableSource | None = None,
+    criteria: Iterable[CriteriaSpec] | CriteriaSpec | None = None,
+    config: Iterable[CriteriaSpec] | CriteriaSpec | None = None,
+    patients: TableSource | None = None,
+    evaluator: str | None = None,
+) -> Evaluation:
+    """Apply the criteria to CDISC SDTM tumour domains (TU, TR; CSV or .xpt).
+
+    One assessment stream per subject and evaluator (see
+    :func:`respond.io.sdtm.read_sdtm`). With RS, ``result.extra["rs_comparison"]``
+    lists respond's overall response next to the recorded one at every visit.
+    """
+    from respond.io.sdtm import compare_with_recorded, read_sdtm
+
+    read = read_sdtm(tu, tr, rs, evaluator=evaluator)
+    result = evaluate(read.lesions, clinical=clinical, criteria=criteria, config=config, patients=patients)
+    sdtm_failures = _frame(_failure_rows(read.failures, "read"), FAILURES.names)
+    result.failures = pd.concat([sdtm_failures, result.failures], ignore_index=True)
+    result.inputs = {"tu": f"{tu} sha256:{file_sha256(tu)}", "tr": f"{tr} sha256:{file_sha256(tr)}"}
+    if rs is not None:
+        result.inputs["rs"] = f"{rs} sha256:{file_sha256(rs)}"
+        result.extra["rs_comparison"] = compare_with_recorded(result.timepoints, read.recorded, result.lesions)
+    return result
 
 
 def _group(read: ReadResult | None) -> dict[str, pd.DataFrame]:
