@@ -167,3 +167,13 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
         write_lesion_csv(frame, out)
     assert out.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["lesions.csv"]
+
+
+def test_nonzero_box():
+    from respond.measure.instances import nonzero_box
+
+    array = np.zeros((4, 5, 6), np.uint8)
+    assert nonzero_box(array) is None
+    array[1, 2, 3] = array[2, 4, 0] = 9
+    assert nonzero_box(array) == (slice(1, 3), slice(2, 5), slice(0, 4))
+    assert find_lesions(array, connectivity=26)[0].bbox == (slice(1, 2), slice(2, 3), slice(3, 4))

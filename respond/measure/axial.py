@@ -150,6 +150,12 @@ def _resampled_stack(instance: LesionInstance, geometry: Geometry, frame: AxialF
         sub.origin, sub.spacing, sub.direction, 0, sitk.sitkUInt8,
     )
     stack = sitk.GetArrayFromImage(resampled).astype(bool)  # (k, j, i) = (s, r, c)
+    if not stack.any():
+        # A lesion smaller than the reformat grid can fall between its voxel centres: mark the
+        # reformat voxels nearest to the lesion's own voxel centres instead (never an empty lesion).
+        centres = geometry.index_to_physical(np.argwhere(instance.mask)[:, ::-1] + offset_xyz)
+        nearest = np.rint((centres - np.asarray(sub.origin)) / np.asarray(sub.spacing)).astype(int)
+        stack[nearest[:, 2], nearest[:, 1], nearest[:, 0]] = True
 
     def to_physical(src: np.ndarray) -> np.ndarray:
         src = np.atleast_2d(np.asarray(src, float))

@@ -20,6 +20,7 @@ with the array axes (``index * spacing``); callers map results to patient space.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -104,8 +105,9 @@ def _extremes_along_line(points: np.ndarray) -> np.ndarray:
     return np.array([int(np.argmin(t)), int(np.argmax(t))])
 
 
-def _cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    return float((a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]))
+def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    """z of (a − o) × (b − o): twice the signed area of triangle o, a, b."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
 def farthest_pair_2d(points: np.ndarray) -> FarthestPair:
@@ -117,12 +119,13 @@ def farthest_pair_2d(points: np.ndarray) -> FarthestPair:
     points = np.asarray(points, dtype=float)
     if len(points) == 0:
         raise ValueError("no points")
-    hull = points[convex_hull_2d(points)]
+    hull_array = points[convex_hull_2d(points)]
+    hull = [(float(x), float(y)) for x, y in hull_array]  # plain floats: the loop below is scalar work
     n = len(hull)
     if n == 1:
-        return FarthestPair(0.0, hull[0].copy(), hull[0].copy())
+        return FarthestPair(0.0, hull_array[0].copy(), hull_array[0].copy())
     if n == 2:
-        return FarthestPair(float(np.linalg.norm(hull[1] - hull[0])), hull[0].copy(), hull[1].copy())
+        return FarthestPair(math.dist(hull[0], hull[1]), hull_array[0].copy(), hull_array[1].copy())
     best, pair = -1.0, (0, 0)
     j = 1
     for i in range(n):
@@ -137,10 +140,11 @@ def farthest_pair_2d(points: np.ndarray) -> FarthestPair:
         # Check the antipodal candidates, including j+1 for edges parallel to (i, i_next).
         for a in (i, i_next):
             for b in (j, (j + 1) % n):
-                d = float(np.sum((hull[a] - hull[b]) ** 2))
+                dx, dy = hull[a][0] - hull[b][0], hull[a][1] - hull[b][1]
+                d = dx * dx + dy * dy
                 if d > best:
                     best, pair = d, (a, b)
-    return FarthestPair(float(np.sqrt(best)), hull[pair[0]].copy(), hull[pair[1]].copy())
+    return FarthestPair(math.sqrt(best), hull_array[pair[0]].copy(), hull_array[pair[1]].copy())
 
 
 def perpendicular_chord(contours: list[np.ndarray], p1: np.ndarray, p2: np.ndarray) -> FarthestPair:

@@ -77,13 +77,15 @@ def find_lesions(
     if lesions not in ("components", "labels"):
         raise ValueError(f"lesions must be 'components' or 'labels', got {lesions!r}")
     labels = np.asarray(labels)
-    foreground = labels != 0 if label is None else labels == label
-    # Work inside the box holding all foreground: full-size label arrays are large.
-    (outer,) = ndimage.find_objects(foreground.view(np.uint8)) or (None,)
+    # Work inside the box holding all non-zero voxels: full-size temporary arrays are slow.
+    outer = nonzero_box(labels)
     if outer is None:
         return []
     offset = np.array([s.start for s in outer])
-    foreground, labels = foreground[outer], labels[outer]
+    labels = labels[outer]
+    foreground = labels != 0 if label is None else labels == label
+    if not foreground.any():
+        return []
     if lesions == "labels":
         return _label_instances(np.where(foreground, labels, 0), offset)
     values = np.unique(labels[foreground])
@@ -98,6 +100,21 @@ def find_lesions(
             value=[int(v) for v in values[:10]],
         )
     return _component_instances(foreground, int(values[0]), connectivity, offset)
+
+
+def nonzero_box(array: np.ndarray) -> tuple[slice, ...] | None:
+    """Bounding box (slices) of the non-zero voxels of a 3D array, or None when there are none.
+
+    Reduces axis by axis (``any`` over the other axes) so that no full-size
+    temporary array is allocated.
+    """
+    k = np.flatnonzero(array.reshape(array.shape[0], -1).any(axis=1))
+    if len(k) == 0:
+        return None
+    slab = array[k[0] : k[-1] + 1].any(axis=0)
+    j = np.flatnonzero(slab.any(axis=1))
+    i = np.flatnonzero(slab.any(axis=0))
+    return (slice(int(k[0]), int(k[-1]) + 1), slice(int(j[0]), int(j[-1]) + 1), slice(int(i[0]), int(i[-1]) + 1))
 
 
 def _shift(box: tuple[slice, ...], offset: np.ndarray) -> tuple[slice, slice, slice]:

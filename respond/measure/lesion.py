@@ -135,7 +135,13 @@ def _stack_to_physical(stack: AxialStack, s: int, *points_rc_mm: np.ndarray) -> 
 
 def _centroid(instance: LesionInstance, geometry: Geometry) -> np.ndarray:
     """Mean of the lesion's voxel centres, LPS mm."""
-    kji = np.argwhere(instance.mask).mean(axis=0) + instance.offset_kji
+    mask = instance.mask
+    count = np.count_nonzero(mask)
+    mean_kji = [
+        float(np.dot(mask.sum(axis=tuple(a for a in range(3) if a != axis)), np.arange(mask.shape[axis]))) / count
+        for axis in range(3)
+    ]
+    kji = np.asarray(mean_kji) + instance.offset_kji
     return geometry.index_to_physical(kji[::-1])[0]
 
 
