@@ -1,0 +1,451 @@
+"""CDISC SDTM tumour domains in and out: TU (identification), TR (results), RS (response).
+
+Reading (:func:`read_sdtm`) turns TU + TR into respond's lesion table, one
+assessment stream per subject and evaluator, so that the criteria engine
+runs on trial data as published:
+
+- TU gives each lesion (``TULNKID``) its location (``TULOC``; locations
+  containing ``LYMPH NODE`` are nodes, ``BRAIN`` is CNS) and the reader's
+  role (``TUSTRESC`` = ``TARGET`` / ``NON-TARGET`` / ``NEW``).
+- TR gives, per lesion and visit, ``LDIAM`` (longest diameter), ``LPERP`` or
+  ``SAXIS`` (perpendicular / short axis) in ``TRSTRESN`` (mm; cm converted),
+  and ``TUMSTATE`` (``PRESENT``, ``ABSENT``, ``UNEQUIVOCAL PROGRESSION``,
+  ``EQUIVOCAL``, ``TOO SMALL TO MEASURE``, ``NOT EVALUABLE``). Derived sums
+  (``SUMDIAM`` …) are ignored: respond recomputes them. ``TRSTAT = NOT DONE``
+  means not evaluated.
+- A visit (``VISITNUM``) is one timepoint, dated at the earliest ``TRDTC`` of
+  the stream's records in it; without ``VISITNUM`` each date is a timepoint.
+- Partial dates, unknown test codes, a TR lesion without a TU record:
+  that subject fails with a message naming the file and row; others proceed.
+
+RS (``OVRLRESP`` per visit, ``RSCAT`` naming the criteria) is read for
+quality control: :func:`compare_with_recorded` lists where respond's
+overall response differs from the recorded one.
+
+Writing (:func:`export_sdtm`) produces TU, TR and RS from a run's outputs,
+with CDISC controlled terminology, as CSV and optionally SAS transport
+(``.xpt``, via pyreadstat).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Iterable
+
+import pandas as pd
+
+from respond.errors import InputTableError, RespondError
+from respond.io.writers import atomic_write, write_csv
+
+#: TR test codes read as measurements, and the lesion-table column each fills.
+MEASUREMENT_TESTS: Final = {"LDIAM": "longest_diameter_mm", "LPERP": "short_axis_mm", "SAXIS": "short_axis_mm"}
+#: TR test codes recognised and ignored (derived values respond recomputes).
+IGNORED_TESTS: Final = frozenset({"SUMDIAM", "SUMLDIAM", "SUMNLNLD", "DIAMETER", "ACNSD", "VOLUME", "AREA"})
+#: TUMSTATE results (TRSTRESC, upper case) → lesion-table (status, equivocal).
+TUMOR_STATES: Final = {
+    "PRESENT": ("present", False),
+    "ABSENT": ("absent", False),
+    "UNEQUIVOCAL PROGRESSION": ("progression", False),
+    "UNEQUIVOCAL": ("present", False),
+    "EQUIVOCAL": ("present", True),
+    "TOO SMALL TO MEASURE": ("too_small", False),
+    "NOT EVALUABLE": ("not_evaluated", False),
+    "NOT ASSESSED": ("not_evaluated", False),
+    "NE": ("not_evaluated", False),
+}
+#: TU identification results → lesion-table role.
+TU_ROLES: Final = {"TARGET": "target", "NON-TARGET": "non_target", "NEW": None}
+#: RS response spellings → respond's.
+RS_RESPONSES: Final = {"CR": "CR", "PR": "PR", "SD": "SD", "PD": "PD", "NE": "NE", "NOT EVALUABLE": "NE",
+                       "NON-CR/NON-PD": "NON-CR/NON-PD", "NON-CR NON-PD": "NON-CR/NON-PD", "NED": "NE"}
+_ISO_DTC = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+
+
+@dataclass
+class SdtmRead:
+    """The lesion table built from TU/TR, recorded RS responses, and per-subject failures."""
+
+    lesions: pd.DataFrame
+    recorded: pd.DataFrame | None = None
+    failures: list[RespondError] = field(default_factory=list)
+    streams: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def read_domain(path: str | Path, domain: str, required: Iterable[str]) -> pd.DataFrame:
+    """Read one SDTM dataset (CSV or SAS transport .xpt) as text, with a ``_row`` column."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputTableError(f"SDTM {domain} dataset not found", code="sdtm.not_found", file=str(path))
+    if path.suffix.lower() == ".xpt":
+        try:  # pyreadstat, not pandas.read_sas: pandas misreads some encodings of 0.0 as 5e-79
+            import pyreadstat
+
+            frame, _ = pyreadstat.read_xport(str(path))
+        except Exception as exc:  # noqa: BLE001 - reader errors vary by damage
+            raise InputTableError(f"cannot read SAS transport file ({exc})", code="sdtm.unreadable",
+                                  file=str(path)) from None
+        frame = frame.astype(object).where(frame.notna(), "")
+        frame = frame.map(lambda v: f"{v:g}" if isinstance(v, float) else str(v).strip())
+        offset = 1
+    else:
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputTableError(f"cannot read as CSV ({exc})", code="sdtm.unreadable", file=str(path)) from None
+        offset = 2
+    frame.columns = [str(c).strip().upper() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputTableError(
+            f"SDTM {domain} lacks required variable(s) {', '.join(missing)} "
+            f"(variables found: {', '.join(frame.columns) or 'none'})",
+            code="sdtm.missing_variable", file=str(path), column=missing[0])
+    if "DOMAIN" in frame.columns:
+        others = sorted(set(frame["DOMAIN"].str.upper()) - {domain, ""})
+        if others:
+            raise InputTableError(f"expected the {domain} domain but DOMAIN holds {', '.join(others)}",
+                                  code="sdtm.wrong_domain", file=str(path))
+    frame["_row"] = range(offset, len(frame) + offset)
+    return frame
+
+
+def _evaluator(rec: dict, prefix: str) -> str:
+    parts = [str(rec.get(f"{prefix}EVAL", "")).strip(), str(rec.get(f"{prefix}EVALID", "")).strip()]
+    return " ".join(p for p in parts if p)
+
+
+def _organ(location: str) -> str:
+    loc = location.strip().upper()
+    if "LYMPH NODE" in loc:
+        return "lymph_node"
+    if loc in ("BRAIN", "CEREBRUM", "CEREBELLUM", "BRAIN STEM", "BRAINSTEM") or loc.startswith("BRAIN"):
+        return "brain"
+    return "_".join(loc.lower().replace("-", " ").split()) or "unknown"
+
+
+def _dtc_date(text: str) -> dt.date | None:
+    match = _ISO_DTC.match(text.strip())
+    if not match:
+        return None
+    try:
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.errors: list[RespondError] = []
+
+    def add(self, message: str, code: str, *, file: str, subject: str, row, column=None, value=None) -> None:
+        self.errors.append(InputTableError(message, code=code, file=file, patient_id=subject, row=row,
+                                           column=column, value=value))
+
+
+def read_sdtm(
+    tu: str | Path, tr: str | Path, rs: str | Path | None = None, *, evaluator: str | None = None
+) -> SdtmRead:
+    """Build the lesion table of every subject and evaluator stream from TU and TR.
+
+    The patient id of a stream is ``USUBJID`` when the data hold one
+    evaluator per subject, else ``USUBJID/EVALUATOR``. ``evaluator`` keeps
+    only the stream(s) of that evaluator (``TREVAL`` or ``TREVAL TREVALID``).
+    """
+    tu_frame = read_domain(tu, "TU", ["USUBJID", "TULNKID", "TULOC", "TUSTRESC"])
+    tr_frame = read_domain(tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "TRSTRESC", "TRSTRESN", "TRDTC"])
+    problems = _Problems()
+    tu_file, tr_file = str(tu), str(tr)
+
+    lesions_tu: dict[tuple[str, str, str], dict] = {}
+    for rec in tu_frame.to_dict("records"):
+        subject, link = rec["USUBJID"].strip(), rec["TULNKID"].strip()
+        ident = rec["TUSTRESC"].strip().upper()
+        if ident not in TU_ROLES:
+            problems.add(f"unknown TUSTRESC '{rec['TUSTRESC']}'; expected TARGET, NON-TARGET or NEW",
+                         "sdtm.unknown_term", file=tu_file, subject=subject, row=rec["_row"], column="TUSTRESC",
+                         value=rec["TUSTRESC"])
+            continue
+        lesions_tu[(subject, _evaluator(rec, "TU"), link)] = {
+            "organ": _organ(rec["TULOC"]), "role": TU_ROLES[ident], "new": ident == "NEW"}
+    tu_has_evaluator = any(ev for (_, ev, _) in lesions_tu)
+
+    cells: dict[tuple[str, str, str, str], dict] = {}  # (subject, evaluator, visit key, lesion) → values
+    dates: dict[tuple[str, str, str], list[dt.date]] = {}
+    for rec in tr_frame.to_dict("records"):
+        subject, link, row = rec["USUBJID"].strip(), rec["TRLNKID"].strip(), rec["_row"]
+        ev = _evaluator(rec, "TR")
+        if evaluator is not None and evaluator not in (ev, str(rec.get("TREVAL", "")).strip()):
+            continue
+        test = rec["TRTESTCD"].strip().upper()
+        if test in IGNORED_TESTS or link == "":
+            continue
+        if test not in MEASUREMENT_TESTS and test != "TUMSTATE":
+            problems.add(f"unknown TRTESTCD '{rec['TRTESTCD']}'; respond reads LDIAM, LPERP, SAXIS and TUMSTATE",
+                         "sdtm.unknown_test", file=tr_file, subject=subject, row=row, column="TRTESTCD",
+                         value=rec["TRTESTCD"])
+            continue
+        tu_key = (subject, ev if tu_has_evaluator else "", link)
+        if tu_key not in lesions_tu:
+            problems.add(f"lesion {link} is in TR but has no TU record"
+                         + (f" for evaluator '{ev}'" if tu_has_evaluator and ev else ""),
+                         "sdtm.lesion_without_tu", file=tr_file, subject=subject, row=row, column="TRLNKID",
+                         value=link)
+            continue
+        date = _dtc_date(rec["TRDTC"])
+        if date is None:
+            what = "partial date" if re.match(r"^\d{4}(-\d{2})?$", rec["TRDTC"].strip()) else "date"
+            problems.add(f"{what} '{rec['TRDTC']}' in TRDTC: respond does not guess missing days or months",
+                         "sdtm.partial_date" if what == "partial date" else "sdtm.bad_date",
+                         file=tr_file, subject=subject, row=row, column="TRDTC", value=rec["TRDTC"])
+            continue
+        visit = str(rec.get("VISITNUM", "")).strip() or date.isoformat()
+        dates.setdefault((subject, ev, visit), []).append(date)
+        cell = cells.setdefault((subject, ev, visit, link), {"_row": row})
+        if str(rec.get("TRSTAT", "")).strip().upper() == "NOT DONE":
+            cell["status"] = "not_evaluated"
+        elif test == "TUMSTATE":
+            state = rec["TRSTRESC"].strip().upper()
+            if state not in TUMOR_STATES:
+                problems.add(f"unknown TUMSTATE '{rec['TRSTRESC']}'; expected one of {', '.join(TUMOR_STATES)}",
+                             "sdtm.unknown_term", file=tr_file, subject=subject, row=row, column="TRSTRESC",
+                             value=rec["TRSTRESC"])
+                continue
+            cell["status"], cell["equivocal"] = TUMOR_STATES[state]
+        else:
+            _measurement(cell, test, rec, problems, tr_file, subject)
+
+    streams = sorted({(s, ev) for (s, ev, _, _) in cells})
+    per_subject: dict[str, int] = {}
+    for s, _ in streams:
+        per_subject[s] = per_subject.get(s, 0) + 1
+    ids = {(s, ev): (f"{s}/{ev}" if per_subject[s] > 1 and ev else s) for s, ev in streams}
+    rows = []
+    for (subject, ev, visit, link), cell in cells.items():
+        tu_rec = lesions_tu[(subject, ev if tu_has_evaluator else "", link)]
+        rows.append({
+            "patient_id": ids[(subject, ev)], "date": min(dates[(subject, ev, visit)]).isoformat(),
+            "lesion_id": link, "organ": tu_rec["organ"],
+            "longest_diameter_mm": cell.get("longest_diameter_mm", ""), "short_axis_mm": cell.get("short_axis_mm", ""),
+            "role": tu_rec["role"] or "", "status": cell.get("status", ""),
+            "equivocal": "true" if cell.get("equivocal") else "", "visitnum": visit,
+        })
+    failed = {e.patient_id for e in problems.errors}  # subjects: all their streams are excluded
+    subject_of = {stream_id: key[0] for key, stream_id in ids.items()}
+    frame = pd.DataFrame(rows, columns=["patient_id", "date", "lesion_id", "organ", "longest_diameter_mm",
+                                        "short_axis_mm", "role", "status", "equivocal", "visitnum"])
+    frame = frame[~frame["patient_id"].map(lambda p: subject_of[p] in failed)]
+    recorded = read_recorded_responses(rs, ids) if rs is not None else None
+    return SdtmRead(lesions=frame.sort_values(["patient_id", "date", "lesion_id"]).reset_index(drop=True),
+                    recorded=recorded, failures=problems.errors, streams={v: k for k, v in ids.items()})
+
+
+def _measurement(cell: dict, test: str, rec: dict, problems: _Problems, file: str, subject: str) -> None:
+    column = MEASUREMENT_TESTS[test]
+    text = str(rec["TRSTRESN"]).strip()
+    result_c = rec["TRSTRESC"].strip().upper()
+    if text == "":
+        if result_c == "TOO SMALL TO MEASURE":
+            cell["status"] = "too_small"
+        elif result_c in ("NOT EVALUABLE", "NE", "NOT ASSESSED"):
+            cell["status"] = "not_evaluated"
+        return
+    try:
+        value = float(text)
+    except ValueError:
+        problems.add(f"TRSTRESN '{text}' is not a number", "sdtm.bad_number", file=file, subject=subject,
+                     row=rec["_row"], column="TRSTRESN", value=text)
+        return
+    unit = str(rec.get("TRSTRESU", "mm")).strip().lower() or "mm"
+    if unit not in ("mm", "cm"):
+        problems.add(f"TRSTRESU '{unit}' for {test}; respond reads mm or cm", "sdtm.bad_unit", file=file,
+                     subject=subject, row=rec["_row"], column="TRSTRESU", value=unit)
+        return
+    cell[column] = value * 10 if unit == "cm" else value
+
+
+def _criteria_of(category: str) -> str:
+    cat = category.upper()
+    if "RANO" in cat:
+        return "rano-bm"
+    return "recist1.1"
+
+
+def read_recorded_responses(rs: str | Path, ids: dict[tuple[str, str], str]) -> pd.DataFrame:
+    """The recorded per-visit overall responses (``OVRLRESP``) of RS, by stream and criteria."""
+    frame = read_domain(rs, "RS", ["USUBJID", "RSTESTCD", "RSSTRESC"])
+    date_column = "RSDTC" if "RSDTC" in frame.columns else None
+    out = []
+    for rec in frame.to_dict("records"):
+        if rec["RSTESTCD"].strip().upper() != "OVRLRESP":
+            continue
+        subject = rec["USUBJID"].strip()
+        ev = _evaluator(rec, "RS")
+        patient = ids.get((subject, ev)) or ids.get((subject, "")) or subject
+        out.append({
+            "patient_id": patient, "criteria": _criteria_of(str(rec.get("RSCAT", ""))),
+            "visitnum": str(rec.get("VISITNUM", "")).strip(),
+            "date": _dtc_date(rec[date_column]) if date_column else None,
+            "recorded_response": RS_RESPONSES.get(rec["RSSTRESC"].strip().upper(), rec["RSSTRESC"].strip()),
+            "rs_row": rec["_row"],
+        })
+    return pd.DataFrame(out, columns=["patient_id", "criteria", "visitnum", "date", "recorded_response", "rs_row"])
+
+
+def compare_with_recorded(timepoints: pd.DataFrame, recorded: pd.DataFrame, lesions: pd.DataFrame) -> pd.DataFrame:
+    """QC table: respond's overall response next to the recorded one, per stream, criteria and visit.
+
+    Visits are matched by ``VISITNUM`` when both sides have it, else by date.
+    """
+    visit_dates = (lesions[["patient_id", "visitnum", "date"]].drop_duplicates()
+                   if "visitnum" in lesions.columns else pd.DataFrame(columns=["patient_id", "visitnum", "date"]))
+    visit_of = {(r.patient_id, str(r.date)): r.visitnum for r in visit_dates.itertuples()}
+    ours = {}
+    for r in timepoints.itertuples():
+        if r.overall_response:
+            key_visit = visit_of.get((r.patient_id, str(r.date)))
+            ours[(r.patient_id, r.criteria, key_visit or str(r.date))] = (r.overall_response, str(r.date), r.reason)
+    rows = []
+    for r in recorded.itertuples():
+        key = (r.patient_id, r.criteria, r.visitnum or str(r.date))
+        mine = ours.get(key)
+        rows.append({
+            "patient_id": r.patient_id, "criteria": r.criteria, "visitnum": r.visitnum,
+            "date": mine[1] if mine else (str(r.date) if r.date else None),
+            "recorded_response": r.recorded_response, "respond_response": mine[0] if mine else None,
+            "agree": bool(mine) and mine[0] == r.recorded_response,
+            "respond_reason": mine[2] if mine else "no respond assessment at this visit",
+        })
+    return pd.DataFrame(rows, columns=["patient_id", "criteria", "visitnum", "date", "recorded_response",
+                                       "respond_response", "agree", "respond_reason"])
+
+
+# --- export ---------------------------------------------------------------------------------
+
+_STATE_OUT: Final = {"present": "PRESENT", "absent": "ABSENT", "progression": "UNEQUIVOCAL PROGRESSION",
+                     "too_small": "TOO SMALL TO MEASURE", "not_evaluated": "NOT EVALUABLE"}
+_ROLE_OUT: Final = {"target": "TARGET", "non_target": "NON-TARGET", "new": "NEW"}
+_RS_TESTS: Final = {"overall_response": ("OVRLRESP", "Overall Response"),
+                    "target_response": ("TRGRESP", "Target Response"),
+                    "non_target_response": ("NTRGRESP", "Non-target Response")}
+
+
+def _state(row) -> str:
+    if row.get("status"):
+        return _STATE_OUT[row["status"]]
+    ld = row.get("longest_diameter_mm")
+    if ld is None or pd.isna(ld):
+        return "NOT EVALUABLE"
+    return "ABSENT" if float(ld) == 0 else "PRESENT"
+
+
+def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.DataFrame,
+               best: pd.DataFrame, *, criteria: str, study_id: str) -> dict[str, pd.DataFrame]:
+    """TU, TR and RS datasets of one criteria's assessment."""
+    roles = targets[targets["criteria"] == criteria]
+    role_of = {(r.patient_id, r.lesion_id): r.role for r in roles.itertuples()}
+    organ_of = {(r.patient_id, r.lesion_id): r.organ for r in roles.itertuples()}
+    visitnum = {}
+    for pid, group in lesions.groupby("patient_id"):
+        for i, date in enumerate(sorted(set(group["date"].astype(str))), start=1):
+            visitnum[(pid, date)] = i
+
+    tu_rows = []
+    for (pid, lid), role in sorted(role_of.items()):
+        if role not in _ROLE_OUT:
+            continue
+        organ = organ_of[(pid, lid)]
+        tu_rows.append({"STUDYID": study_id, "DOMAIN": "TU", "USUBJID": pid, "TULNKID": lid,
+                        "TUTESTCD": "TUMIDENT", "TUTEST": "Tumor Identification",
+                        "TUORRES": _ROLE_OUT[role], "TUSTRESC": _ROLE_OUT[role],
+                        "TULOC": "LYMPH NODE" if organ == "lymph_node" else organ.replace("_", " ").upper()})
+    tu = pd.DataFrame(tu_rows)
+    if len(tu):
+        tu.insert(3, "TUSEQ", tu.groupby("USUBJID").cumcount() + 1)
+
+    tr_rows = []
+    for row in lesions.sort_values(["patient_id", "date", "lesion_id"]).to_dict("records"):
+        pid, lid, date = row["patient_id"], row["lesion_id"], str(row["date"])
+        if (pid, lid) not in role_of or role_of[(pid, lid)] not in _ROLE_OUT:
+            continue
+        common = {"STUDYID": study_id, "DOMAIN": "TR", "USUBJID": pid, "TRLNKID": lid,
+                  "VISITNUM": visitnum[(pid, date)], "TRDTC": date}
+        for column, (code, name) in (("longest_diameter_mm", ("LDIAM", "Longest Diameter")),
+                                     ("short_axis_mm", ("LPERP", "Longest Perpendicular"))):
+            value = row.get(column)
+            if value is not None and not pd.isna(value):
+                tr_rows.append({**common, "TRTESTCD": code, "TRTEST": name, "TRORRES": f"{float(value):g}",
+                                "TRORRESU": "mm", "TRSTRESC": f"{float(value):g}", "TRSTRESN": float(value),
+                                "TRSTRESU": "mm"})
+        state = _state(row)
+        if row.get("equivocal") is True and state == "PRESENT":
+            state = "EQUIVOCAL"
+        tr_rows.append({**common, "TRTESTCD": "TUMSTATE", "TRTEST": "Tumor State", "TRORRES": state,
+                        "TRORRESU": "", "TRSTRESC": state, "TRSTRESN": None, "TRSTRESU": ""})
+    tr = pd.DataFrame(tr_rows)
+    if len(tr):
+        tr.insert(3, "TRSEQ", tr.groupby("USUBJID").cumcount() + 1)
+
+    name = criteria.upper().replace("RECIST1.1", "RECIST 1.1")
+    rs_rows = []
+    for row in timepoints[timepoints["criteria"] == criteria].to_dict("records"):
+        if not row.get("overall_response"):
+            continue
+        for column, (code, test) in _RS_TESTS.items():
+            value = row.get(column)
+            if value:
+                rs_rows.append({"STUDYID": study_id, "DOMAIN": "RS", "USUBJID": row["patient_id"],
+                                "RSTESTCD": code, "RSTEST": test, "RSCAT": name, "RSORRES": value,
+                                "RSSTRESC": value, "VISITNUM": visitnum.get((row["patient_id"], str(row["date"]))),
+                                "RSDTC": str(row["date"])})
+    for row in best[best["criteria"] == criteria].to_dict("records"):
+        rs_rows.append({"STUDYID": study_id, "DOMAIN": "RS", "USUBJID": row["patient_id"], "RSTESTCD": "BESTRSP",
+                        "RSTEST": "Best Overall Response", "RSCAT": name, "RSORRES": row["best_overall_response"],
+                        "RSSTRESC": row["best_overall_response"], "VISITNUM": None,
+                        "RSDTC": str(row["best_response_date"] or "")})
+    rs = pd.DataFrame(rs_rows)
+    if len(rs):
+        rs.insert(3, "RSSEQ", rs.groupby("USUBJID").cumcount() + 1)
+        rs["VISITNUM"] = rs["VISITNUM"].astype("Int64")
+    return {"TU": tu, "TR": tr, "RS": rs}
+
+
+def export_sdtm(run_dir: str | Path, out_dir: str | Path, *, criteria: str = "recist1.1",
+                study_id: str = "RESPOND", xpt: bool = False) -> dict[str, Path]:
+    """Write TU, TR, RS (CSV, and .xpt with ``xpt``) from the outputs of a run in ``run_dir``."""
+    run = Path(run_dir)
+    tables = {}
+    for name in ("lesions", "targets", "timepoints", "best_response"):
+        path = run / f"{name}.csv"
+        if not path.is_file():
+            raise InputTableError(f"{name}.csv not found: give the output folder of respond evaluate or assess",
+                                  code="sdtm.run_incomplete", file=str(path))
+        tables[name] = pd.read_csv(path, dtype={"patient_id": str, "lesion_id": str})
+        tables[name] = tables[name].astype(object).where(tables[name].notna(), None)
+    if criteria not in set(tables["timepoints"]["criteria"]):
+        raise InputTableError(f"criteria '{criteria}' is not in this run (found: "
+                              f"{', '.join(sorted(set(tables['timepoints']['criteria'])))})",
+                              code="sdtm.unknown_criteria", file=str(run / "timepoints.csv"))
+    tables["lesions"]["equivocal"] = tables["lesions"].get("equivocal", pd.Series(dtype=object)).map(
+        lambda v: str(v).strip().lower() in ("true", "1", "yes"))
+    datasets = build_sdtm(tables["lesions"], tables["targets"], tables["timepoints"], tables["best_response"],
+                          criteria=criteria, study_id=study_id)
+    out = Path(out_dir)
+    paths = {}
+    for name, frame in datasets.items():
+        paths[name] = write_csv(frame, out / f"{name.lower()}.csv")
+        if xpt:
+            paths[f"{name}.xpt"] = _write_xpt(frame, out / f"{name.lower()}.xpt", name)
+    return paths
+
+
+def _write_xpt(frame: pd.DataFrame, path: Path, name: str) -> Path:
+    import pyreadstat
+
+    data = frame.copy()
+    for column in data.columns:
+        if data[column].dtype == object:
+            data[column] = data[column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
+                                            else str(v))
+    return atomic_write(path, lambda tmp: pyreadstat.write_xport(data, str(tmp), table_name=name, file_format_version=5))

@@ -1,0 +1,144 @@
+"""CDISC SDTM in and out: round trip, multiple evaluators, RS quality control, malformed data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import respond
+from respond.cli import main
+from respond.criteria import evaluate_sdtm
+from respond.errors import InputTableError
+from respond.io.sdtm import export_sdtm, read_sdtm
+
+DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+CORE = ["patient_id", "criteria", "date", "target_sum_mm", "target_response", "non_target_response",
+        "new_lesions", "overall_response"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = respond.evaluate(DEMO / "lesions.csv", clinical=DEMO / "clinical.csv", patients=DEMO / "patients.csv")
+    result.write(out)
+    return result, out
+
+
+@pytest.mark.parametrize("criteria", ["recist1.1", "rano-bm"])
+@pytest.mark.parametrize("fmt", ["csv", "xpt"])
+def test_round_trip_gives_the_same_responses(demo_run, tmp_path, criteria, fmt):
+    result, run_dir = demo_run
+    export_sdtm(run_dir, tmp_path, criteria=criteria, xpt=fmt == "xpt")
+    back = evaluate_sdtm(tmp_path / f"tu.{fmt}", tmp_path / f"tr.{fmt}", tmp_path / f"rs.{fmt}",
+                         clinical=DEMO / "clinical.csv", patients=DEMO / "patients.csv", criteria=[criteria])
+    assert back.failures.empty
+    mine = result.timepoints[result.timepoints.criteria == criteria][CORE].reset_index(drop=True)
+    theirs = back.timepoints[CORE].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine.astype(str), theirs.astype(str))
+    best_cols = ["patient_id", "best_overall_response", "progression_date"]
+    pd.testing.assert_frame_equal(
+        result.best_response[result.best_response.criteria == criteria][best_cols].reset_index(drop=True).astype(str),
+        back.best_response[best_cols].reset_index(drop=True).astype(str))
+    qc = back.extra["rs_comparison"]
+    assert len(qc) > 0 and qc.agree.all()
+
+
+def test_exported_terms_are_controlled(demo_run, tmp_path):
+    _, run_dir = demo_run
+    export_sdtm(run_dir, tmp_path)
+    tu, tr, rs = (pd.read_csv(tmp_path / f"{d}.csv") for d in ("tu", "tr", "rs"))
+    assert set(tu.TUSTRESC) <= {"TARGET", "NON-TARGET", "NEW"} and set(tu.DOMAIN) == {"TU"}
+    assert set(tr.TRTESTCD) == {"LDIAM", "LPERP", "TUMSTATE"}
+    assert set(tr[tr.TRTESTCD == "TUMSTATE"].TRSTRESC) <= {"PRESENT", "ABSENT", "EQUIVOCAL", "NOT EVALUABLE",
+                                                           "UNEQUIVOCAL PROGRESSION", "TOO SMALL TO MEASURE"}
+    assert "EQUIVOCAL" in set(tr.TRSTRESC)  # DEMO-03's equivocal new lesion
+    assert set(rs.RSTESTCD) == {"OVRLRESP", "TRGRESP", "NTRGRESP", "BESTRSP"}
+    best = rs[rs.RSTESTCD == "BESTRSP"].set_index("USUBJID").RSSTRESC
+    assert best["DEMO-03"] == "PD" and best["DEMO-04"] == "PR"
+
+
+TU = """STUDYID,DOMAIN,USUBJID,TULNKID,TULOC,TUSTRESC,TUEVAL,TUEVALID
+S,TU,S-1,T01,BRAIN,TARGET,INDEPENDENT ASSESSOR,R1
+S,TU,S-1,T01,BRAIN,TARGET,INDEPENDENT ASSESSOR,R2
+S,TU,S-1,NT1,LYMPH NODE,NON-TARGET,INDEPENDENT ASSESSOR,R1
+S,TU,S-1,NT1,LYMPH NODE,NON-TARGET,INDEPENDENT ASSESSOR,R2
+"""
+TR_HEAD = "STUDYID,DOMAIN,USUBJID,TRLNKID,TRTESTCD,TRSTRESC,TRSTRESN,TRSTRESU,TRDTC,VISITNUM,TREVAL,TREVALID\n"
+TR_ROWS = """S,TR,S-1,T01,LDIAM,30,30,mm,2024-01-05,1,INDEPENDENT ASSESSOR,R1
+S,TR,S-1,NT1,TUMSTATE,PRESENT,,,2024-01-05,1,INDEPENDENT ASSESSOR,R1
+S,TR,S-1,T01,LDIAM,2,2,cm,2024-03-05T09:30,2,INDEPENDENT ASSESSOR,R1
+S,TR,S-1,NT1,TUMSTATE,PRESENT,,,2024-03-07,2,INDEPENDENT ASSESSOR,R1
+S,TR,S-1,T01,LDIAM,30,30,mm,2024-01-05,1,INDEPENDENT ASSESSOR,R2
+S,TR,S-1,NT1,TUMSTATE,PRESENT,,,2024-01-05,1,INDEPENDENT ASSESSOR,R2
+S,TR,S-1,T01,LDIAM,27,27,mm,2024-03-05,2,INDEPENDENT ASSESSOR,R2
+S,TR,S-1,NT1,TUMSTATE,UNEQUIVOCAL PROGRESSION,,,2024-03-05,2,INDEPENDENT ASSESSOR,R2
+S,TR,S-1,T01,SUMDIAM,30,30,mm,2024-01-05,1,INDEPENDENT ASSESSOR,R2
+"""
+RS = """STUDYID,DOMAIN,USUBJID,RSTESTCD,RSCAT,RSSTRESC,VISITNUM,RSEVAL,RSEVALID
+S,RS,S-1,OVRLRESP,RECIST 1.1,PR,2,INDEPENDENT ASSESSOR,R1
+S,RS,S-1,OVRLRESP,RECIST 1.1,SD,2,INDEPENDENT ASSESSOR,R2
+"""
+
+
+def _files(tmp_path, tu=TU, tr=TR_HEAD + TR_ROWS, rs=RS):
+    for name, text in (("tu", tu), ("tr", tr), ("rs", rs)):
+        (tmp_path / f"{name}.csv").write_text(text)
+    return tmp_path / "tu.csv", tmp_path / "tr.csv", tmp_path / "rs.csv"
+
+
+def test_one_stream_per_evaluator_visit_dates_units_and_qc(tmp_path):
+    result = evaluate_sdtm(*_files(tmp_path), criteria=["recist1.1"])
+    tp = result.timepoints.astype({"date": str}).set_index(["patient_id", "date"])
+    r1 = tp.loc[("S-1/INDEPENDENT ASSESSOR R1", "2024-03-05")]  # visit dated at its earliest TRDTC
+    assert r1.target_sum_mm == 20.0 and r1.overall_response == "PR"  # 2 cm → 20 mm
+    r2 = tp.loc[("S-1/INDEPENDENT ASSESSOR R2", "2024-03-05")]
+    assert r2.non_target_response == "PD" and r2.overall_response == "PD"
+    qc = result.extra["rs_comparison"].set_index("patient_id")
+    assert bool(qc.loc["S-1/INDEPENDENT ASSESSOR R1", "agree"]) is True
+    disagreement = qc.loc["S-1/INDEPENDENT ASSESSOR R2"]
+    assert (disagreement.recorded_response, disagreement.respond_response, bool(disagreement.agree)) == ("SD", "PD", False)
+    assert "non-target" in disagreement.respond_reason
+
+
+def test_evaluator_option_keeps_one_stream(tmp_path):
+    tu, tr, _ = _files(tmp_path)
+    read = read_sdtm(tu, tr, evaluator="INDEPENDENT ASSESSOR R2")
+    assert set(read.lesions.patient_id) == {"S-1"}
+
+
+@pytest.mark.parametrize("bad_row,code,match", [
+    ("S,TR,S-1,T01,VOLUME3D,1,1,mm,2024-05-05,3,INDEPENDENT ASSESSOR,R1", "sdtm.unknown_test", "unknown TRTESTCD 'VOLUME3D'"),
+    ("S,TR,S-1,T99,LDIAM,10,10,mm,2024-05-05,3,INDEPENDENT ASSESSOR,R1", "sdtm.lesion_without_tu", "T99 is in TR but has no TU"),
+    ("S,TR,S-1,T01,LDIAM,10,10,mm,2024-05,3,INDEPENDENT ASSESSOR,R1", "sdtm.partial_date", "partial date '2024-05'"),
+    ("S,TR,S-1,NT1,TUMSTATE,SMALLER,,,2024-05-05,3,INDEPENDENT ASSESSOR,R1", "sdtm.unknown_term", "unknown TUMSTATE"),
+])
+def test_malformed_tr_fails_that_subject_with_file_and_row(tmp_path, bad_row, code, match):
+    other = TR_ROWS.replace("S-1", "S-2").replace(",R1", ",R9").replace(",R2", ",R9")
+    tu = TU + TU.split("\n", 1)[1].replace("S-1", "S-2").replace(",R1", ",R9").replace(",R2", ",R9")
+    result = evaluate_sdtm(*_files(tmp_path, tu=tu, tr=TR_HEAD + TR_ROWS + bad_row + "\n" + other), criteria=["recist1.1"])
+    failure = result.failures.iloc[0]
+    assert failure.patient_id == "S-1" and failure.error_code == code and match in failure.message
+    assert "tr.csv" in failure.message and "row 11" in failure.message
+    assert set(result.best_response.patient_id) == {"S-2"}
+
+
+def test_missing_variables_stop_with_the_variables_found(tmp_path):
+    tu, tr, _ = _files(tmp_path, tr="USUBJID,TRLNKID,TRTESTCD\nS-1,T01,LDIAM\n")
+    with pytest.raises(InputTableError, match="TR lacks required variable.*TRSTRESC.*variables found: USUBJID"):
+        read_sdtm(tu, tr)
+
+
+def test_cli_sdtm_and_export(tmp_path):
+    tu, tr, rs = _files(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(main, ["evaluate", "--sdtm", str(tu), str(tr), str(rs), "--criteria", "recist1.1",
+                               "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "1 of 2 visits agree" in res.output
+    res = runner.invoke(main, ["export-sdtm", str(tmp_path / "out"), "--out", str(tmp_path / "sdtm")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "sdtm" / "tr.csv").is_file()
+    res = runner.invoke(main, ["evaluate", "--sdtm", str(tu), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "expected TU TR [RS]" in res.output
