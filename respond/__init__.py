@@ -2,8 +2,10 @@
 
 Public API::
 
-    respond.evaluate(lesions, clinical=None, criteria=None, config=None, patients=None)
+    respond.evaluate(lesions, clinical=None, criteria=None, config=None, patients=None, adjudications=None)
     respond.load_criteria("recist1.1")
+    respond.km(result.events, "ipfs", "rano-bm")     # lifelines KaplanMeierFitter
+    respond.summarize(out_dir_or_result, rate_times_months=[6, 12], death_is_event=False)
 """
 from __future__ import annotations
 
@@ -11,5 +13,6 @@ __version__ = "0.1.0"
 
 from respond.config import Criteria, load_criteria  # noqa: E402
 from respond.criteria import Evaluation, evaluate  # noqa: E402
+from respond.endpoints import km, summarize  # noqa: E402
 
-__all__ = ["Criteria", "Evaluation", "evaluate", "load_criteria", "__version__"]
+__all__ = ["Criteria", "Evaluation", "evaluate", "km", "load_criteria", "summarize", "__version__"]

@@ -38,6 +38,10 @@ def _choice(*values: str) -> dict:
     return {"kind": "choice", "values": values}
 
 
+def _num_list(lo: float, hi: float) -> dict:
+    return {"kind": "num_list", "lo": lo, "hi": hi}
+
+
 _BOOL: Final = {"kind": "bool"}
 _STR_LIST_OR_NULL: Final = {"kind": "str_list", "optional": True}
 _STR_LIST: Final = {"kind": "str_list", "optional": False}
@@ -100,6 +104,20 @@ class Clinical:
     match_window_days: int = field(metadata=_num(0, 365, integer=True))
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """Definitions of the clinical endpoints (iPFS, local control, rates); see ``respond.endpoints``."""
+
+    death_is_event: bool = field(metadata=_BOOL)
+    rate_times_months: tuple[float, ...] = field(metadata=_num_list(0.0001, 600))
+    confidence_level: float = field(metadata=_num(0.5, 0.999))
+    response_population: str = field(metadata=_choice("measurable", "assessed"))
+    treated_lesions: str = field(metadata=_choice("baseline", "targets", "column"))
+    local_failure_increase_pct: float = field(metadata=_num(0, 1000))
+    local_failure_absolute_mm: float = field(metadata=_num(0, 100))
+    local_failure_requires_confirmation: bool = field(metadata=_BOOL)
+
+
 _SECTIONS: Final = {
     "scope": Scope,
     "measurability": Measurability,
@@ -107,6 +125,7 @@ _SECTIONS: Final = {
     "response": Response,
     "best_response": BestResponse,
     "clinical": Clinical,
+    "endpoints": Endpoints,
 }
 _TOP_STRINGS: Final = ("id", "name", "version", "source")
 
@@ -125,6 +144,7 @@ class Criteria:
     response: Response
     best_response: BestResponse
     clinical: Clinical
+    endpoints: Endpoints
     origin: str = "<memory>"
 
     def as_dict(self) -> dict[str, Any]:
@@ -284,6 +304,15 @@ def _check_value(key: str, value: Any, rule: Mapping[str, Any], origin: str) -> 
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
             raise bad("must be a non-empty list of organ names" + (" or null" if rule["optional"] else ""))
         return tuple(normalise_organ(v) for v in value)
+    if kind == "num_list":
+        ok = isinstance(value, list) and value and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and rule["lo"] <= v <= rule["hi"]
+            for v in value)
+        if not ok:
+            raise bad(f"must be a non-empty list of numbers between {rule['lo']} and {rule['hi']}")
+        if len(set(value)) != len(value):
+            raise bad("must not repeat a value")
+        return tuple(sorted(float(v) for v in value))
     # numbers
     if value is None and rule["optional"]:
         return None

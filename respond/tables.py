@@ -107,6 +107,16 @@ LESIONS: Final = Table(
         C("single_slice", "bool", "The lesion is on one axial slice only."),
         C("reformatted", "bool", "Measured on an axial reformat of a non-axial acquisition."),
         C("measurement_convention", "str", "How diameters were measured, e.g. 'mesh' (IBSI boundary)."),
+        C("label", "int", "Mask value the lesion was measured from."),
+        C("voxel_count", "int", "Number of mask voxels in the lesion."),
+        C("below_10mm", "bool", "Longest diameter < 10 mm (not measurable under RECIST 1.1 / RANO-BM)."),
+        C("sa_p1_x", "float", "Short-axis endpoint 1, patient x (LPS), mm."),
+        C("sa_p1_y", "float", "Short-axis endpoint 1, patient y (LPS), mm."),
+        C("sa_p1_z", "float", "Short-axis endpoint 1, patient z (LPS), mm."),
+        C("sa_p2_x", "float", "Short-axis endpoint 2, patient x (LPS), mm."),
+        C("sa_p2_y", "float", "Short-axis endpoint 2, patient y (LPS), mm."),
+        C("sa_p2_z", "float", "Short-axis endpoint 2, patient z (LPS), mm."),
+        C("obliquity_deg", "float", "Angle between the native slice normal closest to patient z and z, degrees."),
     ),
 )
 
@@ -189,7 +199,7 @@ MATCHES: Final = Table(
         C("date", "date", "Scan date.", True),
         C("lesion_id", "str", "Tracked lesion identifier.", True),
         C("source_label", "str", "Label or component number in the scan's mask."),
-        C("status", "str", "matched / new / disappeared / split / merged.", True),
+        C("status", "str", "baseline / matched / new / disappeared / split / merged.", True),
         C("overlap", "float", "Dice overlap with the matched earlier lesion in the baseline frame."),
         C("distance_mm", "float", "Centroid distance to the matched earlier lesion in the baseline frame, mm."),
     ),
@@ -207,6 +217,8 @@ EVENTS: Final = Table(
         C("event_date", "date", "Date of the event or censoring."),
         C("pattern", "str", "Progression pattern: local / distant / local+distant / non_target / clinical / death."),
         C("censor_reason", "str", "Why the observation was censored."),
+        C("reason", "str", "Readable trace: origin, the event or censoring and what decided it."),
+        C("config_hash", "str", "SHA-256 (first 16 hex digits) of the criteria configuration used."),
     ),
 )
 
@@ -217,5 +229,91 @@ FAILURES: Final = Table(
         C("stage", "str", "Pipeline stage that failed, e.g. read / measure / evaluate.", True),
         C("error_code", "str", "Stable error code.", True),
         C("message", "str", "What went wrong and what to do.", True),
+    ),
+)
+
+#: Findings an adjudication can record for a lesion at a scan.
+ADJUDICATION_FINDINGS: Final = ("tumor", "radionecrosis", "pseudoprogression")
+
+ADJUDICATIONS: Final = Table(
+    "adjudications",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("lesion_id", "str", "Lesion identifier (as in the lesion table).", True),
+        C("date", "date", "Date of the scan whose imaging call is adjudicated, ISO date.", True),
+        C("finding", "str", "tumor / radionecrosis / pseudoprogression (e.g. pathology, perfusion, follow-up).", True),
+        C("source", "str", "Basis of the finding, free text (e.g. pathology, MR perfusion)."),
+    ),
+)
+
+SUMMARY: Final = Table(
+    "summary",
+    (
+        C("criteria", "str", "Criteria id (or 'A vs B' for agreement statistics).", True),
+        C("statistic", "str",
+          "iorr / dcr / ilc_rate / ipfs_rate / ipfs_median / local_control_rate / local_control_median / "
+          "pattern_<pattern> / kappa / observed_agreement.", True),
+        C("method", "str", "clopper-pearson / jeffreys / kaplan-meier / count / cohen."),
+        C("time_months", "float", "Time of a Kaplan-Meier rate, months (30.4375 days)."),
+        C("n", "int", "Patients (or lesions for local control) in the denominator.", True),
+        C("events", "int", "Responders, events or patients counted in the numerator."),
+        C("at_risk", "int", "Number still at risk at time_months (observed time ≥ that time)."),
+        C("estimate", "float", "Proportion, survival probability, median (months) or kappa."),
+        C("ci_low", "float", "Lower limit of the confidence interval."),
+        C("ci_high", "float", "Upper limit of the confidence interval (inf: not reached)."),
+        C("unit", "str", "proportion / months / kappa."),
+        C("note", "str", "E.g. 'not reached', 'beyond the longest follow-up'."),
+        C("config_hash", "str", "SHA-256 (first 16 hex digits) of the criteria configuration used."),
+    ),
+)
+
+AGREEMENT: Final = Table(
+    "agreement",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("criteria_a", "str", "First criteria id.", True),
+        C("criteria_b", "str", "Second criteria id.", True),
+        C("response_a", "str", "Best overall response under criteria_a.", True),
+        C("response_b", "str", "Best overall response under criteria_b.", True),
+        C("agree", "bool", "The two best responses are the same.", True),
+        C("reason", "str", "For a difference: what the criteria saw differently."),
+    ),
+)
+
+#: Statuses of a lesion at a scan in the matches table.
+MATCH_STATUSES: Final = ("baseline", "matched", "new", "disappeared", "split", "merged")
+
+MANIFEST: Final = Table(
+    "manifest",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Scan date, ISO YYYY-MM-DD; scans are ordered by it.", True),
+        C("mask", "str", "Lesion mask file (relative paths: relative to the manifest's folder).", True),
+        C("image", "str", "Image the mask was drawn on (optional; used for registration)."),
+        C("organ", "str", "Organ of the scan's lesions (optional when given on the command line)."),
+    ),
+)
+
+REGISTRATIONS: Final = Table(
+    "registrations",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Date of the registered (follow-up) scan.", True),
+        C("baseline_date", "date", "Date of the baseline the scan was registered to.", True),
+        C("method", "str", "baseline / image (Mattes MI) / masks (distance maps) / identity / none.", True),
+        C("transform_type", "str", "rigid / affine / identity."),
+        C("transform_file", "str", "ITK transform file (baseline → follow-up points), relative to the output folder."),
+        C("metric", "str", "Metric optimised: mattes_mi / mean_squares_distance."),
+        C("initial_metric", "float", "Metric at the finest level before optimisation (lower is better)."),
+        C("final_metric", "float", "Metric at the finest level after optimisation (lower is better)."),
+        C("iterations", "int", "Optimiser iterations over all levels."),
+        C("rotation_deg", "float", "Rotation angle of the transform, degrees."),
+        C("translation_mm", "float", "Displacement of the baseline image centre, mm."),
+        C("scale_deviation", "float", "Largest |scale - 1| of an affine transform (0 for rigid)."),
+        C("overlap", "float", "Dice of the two lesion masks in the baseline frame (lesions change: a figure, not a check)."),
+        C("plausible", "bool", "Every plausibility check passed (rotation, scale, metric).", True),
+        C("problems", "str", "Failed plausibility checks; the scan's registration is not used when any."),
+        C("notes", "str", "How the scans were aligned and why (e.g. images absent), optimiser stop condition."),
+        C("seconds", "float", "Wall time of the registration, s."),
     ),
 )

@@ -26,7 +26,7 @@ from respond.io.lesion_table import (
     read_patients_table,
 )
 from respond.io.writers import file_sha256, write_csv, write_json
-from respond.tables import BEST_RESPONSE, FAILURES, TARGETS, TIMEPOINTS
+from respond.tables import AGREEMENT, BEST_RESPONSE, EVENTS, FAILURES, SUMMARY, TARGETS, TIMEPOINTS
 
 CriteriaSpec = str | Path | Criteria
 
@@ -49,6 +49,9 @@ class Evaluation:
         The lesion table as read and validated (patients that failed excluded).
     extra:
         Further tables by file stem, e.g. ``rs_comparison`` (SDTM RS quality control).
+    events, summary, agreement:
+        Clinical endpoints (:mod:`respond.endpoints`): iPFS and lesion local-control
+        events, rates with intervals, and the agreement of best responses between criteria.
     """
 
     timepoints: pd.DataFrame
@@ -62,6 +65,11 @@ class Evaluation:
     inputs: dict[str, str] = field(default_factory=dict)
     started: str = ""
     finished: str = ""
+    events: pd.DataFrame = field(default_factory=EVENTS.empty)
+    summary: pd.DataFrame = field(default_factory=SUMMARY.empty)
+    agreement: pd.DataFrame = field(default_factory=AGREEMENT.empty)
+    #: Validated patients and adjudication tables, kept for ``respond.summarize``.
+    endpoint_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def run_info(self) -> dict[str, Any]:
         """Provenance of the run: versions, criteria with hashes, inputs with hashes, counts."""
@@ -89,7 +97,8 @@ class Evaluation:
         """Write every table (CSV) and ``run.json`` into ``out_dir``; return their paths."""
         out = Path(out_dir)
         paths = {}
-        for name in ("lesions", "timepoints", "best_response", "targets", "failures", "warnings"):
+        for name in ("lesions", "timepoints", "best_response", "targets", "failures", "warnings",
+                     "events", "summary", "agreement"):
             paths[name] = write_csv(getattr(self, name), out / f"{name}.csv")
         for name, frame in self.extra.items():
             paths[name] = write_csv(frame, out / f"{name}.csv")
@@ -156,6 +165,7 @@ def evaluate(
     config: Iterable[CriteriaSpec] | CriteriaSpec | None = None,
     *,
     patients: TableSource | None = None,
+    adjudications: TableSource | None = None,
 ) -> Evaluation:
     """Apply response criteria to a lesion table.
 
@@ -171,12 +181,17 @@ def evaluate(
     config:
         Further criteria files (protocol variants), evaluated in addition.
     patients:
-        Optional patients table; ``treatment_start`` is the origin of the minimum SD interval.
+        Optional patients table; ``treatment_start`` is the origin of the minimum SD interval
+        and of the endpoints; ``last_followup`` and ``death_date`` are used by iPFS.
+    adjudications:
+        Optional adjudication table (``patient_id, lesion_id, date, finding``) overriding
+        the imaging call of lesion local control (:mod:`respond.endpoints.local_control`).
 
     Returns
     -------
     Evaluation
-        ``.timepoints``, ``.best_response``, ``.targets``, ``.failures``, ``.warnings``.
+        ``.timepoints``, ``.best_response``, ``.targets``, ``.failures``, ``.warnings``,
+        ``.events``, ``.summary``, ``.agreement``.
     """
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     chosen = _resolve_criteria(criteria, config)
@@ -184,9 +199,13 @@ def evaluate(
     lesion_read = read_lesion_table(lesions, node_organs=node_organs)
     clinical_read = read_clinical_table(clinical) if clinical is not None else None
     patients_read = read_patients_table(patients) if patients is not None else None
+    adjudications_read = None
+    if adjudications is not None:
+        from respond.endpoints.adjudications import read_adjudications_table
+        adjudications_read = read_adjudications_table(adjudications, lesions=lesion_read.frame)
 
     failures = _failure_rows(lesion_read.failures, "read")
-    for read in (clinical_read, patients_read):
+    for read in (clinical_read, patients_read, adjudications_read):
         if read is not None:
             failures += _failure_rows(read.failures, "read")
     failed = {f["patient_id"] for f in failures}
@@ -213,20 +232,33 @@ def evaluate(
             if a is not None:
                 _collect(tables, pid, a, c)
 
+    timepoints = _frame(tables["timepoints"], TIMEPOINTS.names)
+    best_response = _frame(tables["best_response"], BEST_RESPONSE.names)
+    targets = _frame(tables["targets"], TARGETS.names)
+    from respond.endpoints import compute_endpoints
+    endpoint_tables = {"patients": patients_read.frame if patients_read is not None else None,
+                       "adjudications": adjudications_read.frame if adjudications_read is not None else None}
+    endpoints = compute_endpoints(
+        chosen, lesions=lesion_read.frame, timepoints=timepoints, best_response=best_response, targets=targets,
+        sources={k: _source_name(v) for k, v in (("lesions", lesions), ("patients", patients)) if v is not None},
+        **endpoint_tables)
+    failures += endpoints.failures.to_dict("records")
+
     finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     inputs = {}
-    for key, source in (("lesions", lesions), ("clinical", clinical), ("patients", patients)):
+    for key, source in (("lesions", lesions), ("clinical", clinical), ("patients", patients),
+                        ("adjudications", adjudications)):
         name = _source_name(source)
         if name is not None:
             inputs[key] = name if isinstance(source, pd.DataFrame) else f"{name} sha256:{file_sha256(name)}"
     return Evaluation(
-        timepoints=_frame(tables["timepoints"], TIMEPOINTS.names),
-        best_response=_frame(tables["best_response"], BEST_RESPONSE.names),
-        targets=_frame(tables["targets"], TARGETS.names),
+        timepoints=timepoints, best_response=best_response, targets=targets,
         failures=_frame(failures, FAILURES.names),
         warnings=_frame(tables["warnings"], ["patient_id", "criteria", "message"]),
         criteria=chosen, lesions=lesion_read.frame.drop(columns="_row"),
         inputs=inputs, started=started, finished=finished,
+        events=endpoints.events, summary=endpoints.summary, agreement=endpoints.agreement,
+        endpoint_tables=endpoint_tables,
     )
 
 
