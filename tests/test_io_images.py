@@ -325,3 +325,16 @@ def test_dicom_folder_with_two_series_or_none(tmp_path):
 def test_tolerances_are_named_and_documented():
     for name in ("ORTHONORMAL_ATOL", "GEOMETRY_ATOL_MM", "DIRECTION_ATOL", "QFORM_SFORM_ATOL_MM"):
         assert getattr(io, name) > 0
+
+
+def test_multi_member_gzip_nifti_is_read_completely(tmp_path):
+    # Two concatenated gzip members: the trailer holds only the second member's size.
+    whole = write(small_mask(), tmp_path / "m.nii")
+    data = whole.read_bytes()
+    path = tmp_path / "multi.nii.gz"
+    path.write_bytes(gzip.compress(data[:400]) + gzip.compress(data[400:]))
+    assert sitk.GetArrayViewFromImage(read_mask(path)).sum() == 18
+    cut = tmp_path / "multi_cut.nii.gz"
+    cut.write_bytes(gzip.compress(data[:400]) + gzip.compress(data[400:])[:-30])
+    with pytest.raises(ImageFileError, match="truncated"):
+        read_mask(cut)

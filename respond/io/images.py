@@ -248,7 +248,10 @@ def _raw_nifti_header(path: Path):
     try:
         with opener(path, "rb") as handle:
             raw = handle.read(540)
-    except (OSError, EOFError) as exc:
+    except EOFError as exc:
+        raise ImageFileError(f"the compressed file ends early ({exc}); it is truncated",
+                             code="image.truncated", file=str(path)) from exc
+    except OSError as exc:
         raise ImageFileError(f"cannot read the NIfTI header: {exc}", code="image.unreadable", file=str(path)) from exc
     for header_class in (nib.Nifti1Header, nib.Nifti2Header):
         if len(raw) < header_class.sizeof_hdr:
@@ -286,7 +289,7 @@ def _nifti_header_problems(path: Path) -> list[str]:
             )
     voxels = int(np.prod(dim[1 : ndim + 1]))
     expected = max(int(header["vox_offset"]), header.sizeof_hdr) + voxels * header.get_data_dtype().itemsize
-    actual = _nifti_stored_bytes(path)
+    actual = _nifti_stored_bytes(path, expected)
     if actual < expected:
         problems.append(
             f"expected {expected} bytes of header and voxels, found {actual}; could the file be truncated?"
@@ -299,18 +302,36 @@ def _box_corners(upper: list[int]) -> np.ndarray:
     return np.array(np.meshgrid(*[[0, u] for u in upper], indexing="ij")).reshape(3, -1).T.astype(float)
 
 
-def _nifti_stored_bytes(path: Path) -> int:
-    """Size in bytes of a .nii, or of the decompressed stream of a .nii.gz (truncation → error)."""
+def _nifti_stored_bytes(path: Path, expected: int) -> int:
+    """Size in bytes of a .nii, or of the decompressed stream of a .nii.gz (truncation → error).
+
+    For gzip, the trailer's ISIZE field (uncompressed size mod 2³²) is checked
+    first: when it equals ``expected`` the file ends where a complete file
+    ends (a cut file ends in arbitrary compressed bytes). Otherwise the whole
+    stream is decompressed and counted, which also handles multi-member files.
+    """
     if _suffix(path) != ".nii.gz":
         return path.stat().st_size
-    decompressor = zlib.decompressobj(wbits=31)
+    with open(path, "rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        trailer_size = int.from_bytes(handle.read(4), "little")
+    if trailer_size == expected % 2**32:
+        return expected
+    return _gzip_stream_bytes(path)
+
+
+def _gzip_stream_bytes(path: Path) -> int:
+    """Decompressed size of a (possibly multi-member) gzip file; raises if the stream is cut short."""
     total = 0
+    decompressor = zlib.decompressobj(wbits=31)
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
-            total += len(decompressor.decompress(chunk))
-            while decompressor.unconsumed_tail:
-                total += len(decompressor.decompress(decompressor.unconsumed_tail))
-    total += len(decompressor.flush())
+            while chunk:
+                total += len(decompressor.decompress(chunk, 1 << 24))
+                chunk = decompressor.unconsumed_tail
+                if decompressor.eof and decompressor.unused_data:
+                    chunk = decompressor.unused_data + chunk
+                    decompressor = zlib.decompressobj(wbits=31)
     if not decompressor.eof:
         raise ImageFileError(
             f"gzip stream ends early after {total} decompressed bytes; the file is truncated",
