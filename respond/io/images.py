@@ -523,17 +523,46 @@ def load_pair(
 
     Returns ``(image, mask)``; the mask carries the image's exact geometry.
     """
-    image_file = None if isinstance(image, sitk.Image) else str(image)
-    mask_file = None if isinstance(mask, sitk.Image) else str(mask)
     image = read_image(image)
+    mask = match_mask_to_grid(
+        mask, Geometry.from_image(image), geometry_atol=geometry_atol, direction_atol=direction_atol,
+        allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
+    )
+    return image, mask
+
+
+def image_geometry(source: ImageSource) -> Geometry:
+    """The grid of an image, from its header alone when it is a file (voxels are not read)."""
+    if isinstance(source, sitk.Image):
+        return _check_loaded(source, None, allow_non_orthonormal=False)
+    geometry, _, _ = read_header(source)
+    if geometry is None:  # a DICOM series: its grid is known only once the slices are sorted
+        return Geometry.from_image(read_image(source), file=str(source))
+    return geometry
+
+
+def match_mask_to_grid(
+    mask: ImageSource,
+    grid: Geometry,
+    *,
+    geometry_atol: float = GEOMETRY_ATOL_MM,
+    direction_atol: float = DIRECTION_ATOL,
+    allow_resample_mask: bool = False,
+    allow_float_mask: bool = False,
+) -> sitk.Image:
+    """Read a mask and make sure it lies on ``grid`` (see :func:`load_pair` for the rules)."""
+    mask_file = None if isinstance(mask, sitk.Image) else str(mask)
     mask = read_mask(mask, allow_float_mask=allow_float_mask)
-    gi = Geometry.from_image(image, file=image_file)
-    gm = Geometry.from_image(mask, file=mask_file)
-    found = gi.differences(gm, atol_mm=geometry_atol, direction_atol=direction_atol)
+    found = grid.differences(Geometry.from_image(mask, file=mask_file), atol_mm=geometry_atol,
+                             direction_atol=direction_atol)
+    reference = sitk.Image([int(v) for v in grid.size], mask.GetPixelID())
+    reference.SetSpacing(grid.spacing)
+    reference.SetOrigin(grid.origin)
+    reference.SetDirection(grid.direction)
     if not found:
         mask = sitk.Image(mask)
-        mask.CopyInformation(image)
-        return image, mask
+        mask.CopyInformation(reference)
+        return mask
     if not allow_resample_mask:
         raise GeometryMismatchError(
             "image and mask grids differ: " + "; ".join(f"{f} (image vs mask)" for f in found)
@@ -543,7 +572,7 @@ def load_pair(
             file=mask_file,
             value=found,
         )
-    return image, resample_label_image(mask, image)
+    return resample_label_image(mask, reference)
 
 
 def resample_label_image(mask: sitk.Image, reference: sitk.Image) -> sitk.Image:

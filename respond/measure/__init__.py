@@ -16,7 +16,8 @@ from respond.io.images import (
     GEOMETRY_ATOL_MM,
     Geometry,
     ImageSource,
-    load_pair,
+    image_geometry,
+    match_mask_to_grid,
     read_mask,
 )
 from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
@@ -79,8 +80,9 @@ def measure_mask(
         mask gives no rows (not an error: everything disappeared).
     """
     if image is not None:
-        _, mask_image = load_pair(
-            image, mask, geometry_atol=geometry_atol,
+        # Only the image's grid matters: its header is read, not its voxels.
+        mask_image = match_mask_to_grid(
+            mask, image_geometry(image), geometry_atol=geometry_atol,
             allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
         )
     else:
