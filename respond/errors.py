@@ -113,3 +113,9 @@ class CriteriaError(RespondError, ValueError):
     """The criteria cannot be applied to a patient's data as given."""
 
     default_code = "criteria.inapplicable"
+
+
+class RegistrationError(RespondError, RuntimeError):
+    """A follow-up scan could not be registered to the baseline, or the result is implausible."""
+
+    default_code = "registration.failed"

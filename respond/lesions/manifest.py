@@ -1,0 +1,192 @@
+"""Read a scan manifest (one row per scan) and a manual links table, strictly.
+
+Manifest columns: ``patient_id, date, mask`` and optional ``image, organ``
+(:data:`respond.tables.MANIFEST`). Relative paths are relative to the
+manifest's folder. Problems of one row (bad, partial or duplicate date, missing
+file, a path escaping the manifest's folder, no organ) exclude that row's
+patient and are returned as failures naming the file, row, column and value;
+problems of the whole table (missing file or column, blank patient id) raise
+:class:`~respond.errors.InputTableError`.
+
+Links columns: ``patient_id, date, source_label, lesion_id`` and optional
+``action`` (``link``, the default, or ``unlink``). ``link`` forces component
+``source_label`` of the scan at ``date`` to be lesion ``lesion_id`` (several
+components linked to one id at one date are fragments of a split; an id never
+seen before names a new lesion); ``unlink`` forbids that pairing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from respond.config import normalise_organ
+from respond.errors import InputTableError, RespondError
+from respond.io.lesion_table import _check_duplicates, _load, _patient_ids, _require_columns, _RowParser
+from respond.tables import MANIFEST, C, Table
+
+ManifestSource = str | os.PathLike | pd.DataFrame
+
+#: Actions a links table row can take.
+LINK_ACTIONS = ("link", "unlink")
+
+LINKS = Table(
+    "links",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Scan date, ISO YYYY-MM-DD.", True),
+        C("source_label", "str", "Component (or label) number in that scan's mask, as in matches.csv.", True),
+        C("lesion_id", "str", "Lesion id the component is (link) or is not (unlink).", True),
+        C("action", "str", "link (default) / unlink."),
+    ),
+)
+
+
+@dataclass
+class Manifest:
+    """Validated scans: ``frame`` has ``patient_id, date (datetime.date), mask (Path), image (Path or None),
+    organ (str or None), _row``, sorted by patient then date; ``failures`` the excluded patients' problems."""
+
+    frame: pd.DataFrame
+    failures: list[RespondError] = field(default_factory=list)
+    source: str = "<DataFrame>"
+
+    @property
+    def patients(self) -> list[str]:
+        """Patient ids in order of first appearance in the manifest."""
+        return list(dict.fromkeys(self.frame["patient_id"]))
+
+    def scans(self, patient_id: str) -> pd.DataFrame:
+        """One patient's scans, sorted by date (never by file name)."""
+        rows = self.frame[self.frame["patient_id"] == patient_id]
+        return rows.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+def _resolve(parser: _RowParser, pid: str, row, column: str, value, base: Path, *, allow_outside: bool,
+             required: bool) -> Path | None:
+    text = "" if value is None else str(value).strip()
+    if text in ("", "nan"):
+        if required:
+            parser.fail(pid, row, column, value, f"{column} is blank; give the {column} file", "manifest.missing_path")
+        return None
+    path = Path(text)
+    full = path if path.is_absolute() else base / path
+    if not allow_outside:
+        try:
+            full.resolve().relative_to(base.resolve())
+        except ValueError:
+            parser.fail(pid, row, column, text,
+                        f"path '{text}' leads outside the manifest's folder; move the file under that folder "
+                        "or pass allow_outside=True (CLI: --allow-outside-paths)",
+                        "manifest.path_outside")
+            return None
+    if not full.exists():
+        parser.fail(pid, row, column, text, f"{column} file '{text}' not found (looked for {full})",
+                    "manifest.file_not_found")
+        return None
+    return full
+
+
+def read_manifest(
+    source: ManifestSource,
+    *,
+    base_dir: str | os.PathLike | None = None,
+    organ: str | None = None,
+    allow_outside: bool = False,
+) -> Manifest:
+    """Read and validate a scan manifest.
+
+    ``base_dir`` is the folder relative paths are resolved against (default:
+    the manifest's folder, or the working folder for a DataFrame); ``organ``
+    the organ of rows without one. Paths leading outside ``base_dir`` are
+    refused unless ``allow_outside``.
+    """
+    frame, name, _ = _load(source, MANIFEST)  # type: ignore[arg-type]
+    _require_columns(frame, MANIFEST, name)
+    if base_dir is None:
+        base_dir = Path(name).parent if not isinstance(source, pd.DataFrame) else Path.cwd()
+    base = Path(base_dir)
+    parser = _RowParser(name)
+    frame["patient_id"] = _patient_ids(frame, name)
+    dates, masks, images, organs = [], [], [], []
+    for rec in frame.to_dict("records"):
+        pid, row = rec["patient_id"], rec["_row"]
+        dates.append(parser.date(pid, row, "date", rec["date"], required=True))
+        masks.append(_resolve(parser, pid, row, "mask", rec["mask"], base, allow_outside=allow_outside, required=True))
+        images.append(_resolve(parser, pid, row, "image", rec.get("image"), base, allow_outside=allow_outside,
+                               required=False))
+        text = str(rec.get("organ", "") or "").strip()
+        if text in ("", "nan"):
+            if organ is None:
+                parser.fail(pid, row, "organ", rec.get("organ", ""),
+                            "organ is blank and no default organ was given (organ=..., CLI: --organ)",
+                            "manifest.missing_organ")
+            text = organ or ""
+        organs.append(normalise_organ(text) if text else None)
+    frame["date"], frame["mask"], frame["image"], frame["organ"] = dates, masks, images, organs
+    _check_duplicates(frame, ["patient_id", "date"], parser)
+    bad = {e.patient_id for e in parser.failures}
+    kept = frame.loc[~frame["patient_id"].isin(bad), ["patient_id", "date", "mask", "image", "organ", "_row"]]
+    kept = kept.sort_values(["patient_id", "date"], kind="stable").reset_index(drop=True)
+    return Manifest(kept, parser.failures, name)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One manual link or unlink (see the module docstring)."""
+
+    patient_id: str
+    date: dt.date
+    source_label: str
+    lesion_id: str
+    action: str
+    row: object
+    file: str
+
+
+def read_links(source: ManifestSource) -> list[Link]:
+    """Read a manual links table; any problem raises :class:`~respond.errors.InputTableError`.
+
+    A component linked to two different lesions at one date, or both linked
+    and unlinked to the same lesion, is refused.
+    """
+    frame, name, _ = _load(source, LINKS)  # type: ignore[arg-type]
+    _require_columns(frame, LINKS, name)
+    parser = _RowParser(name)
+    frame["patient_id"] = _patient_ids(frame, name)
+    links: list[Link] = []
+    for rec in frame.to_dict("records"):
+        pid, row = rec["patient_id"], rec["_row"]
+        date = parser.date(pid, row, "date", rec["date"], required=True)
+        label = str(rec["source_label"]).strip()
+        lesion = str(rec["lesion_id"]).strip()
+        for column, text in (("source_label", label), ("lesion_id", lesion)):
+            if text in ("", "nan"):
+                parser.fail(pid, row, column, rec[column], f"{column} is blank", "links.blank")
+        action = parser.choice(pid, row, "action", rec.get("action", "") or "link", LINK_ACTIONS) or "link"
+        if date is not None:
+            links.append(Link(pid, date, label, lesion, action, row, name))
+    seen: dict[tuple, Link] = {}
+    for link in links:
+        if link.action != "link":
+            continue
+        key = (link.patient_id, link.date, link.source_label)
+        if key in seen and seen[key].lesion_id != link.lesion_id:
+            parser.fail(link.patient_id, link.row, "lesion_id", link.lesion_id,
+                        f"component {link.source_label} at {link.date} is linked to lesion "
+                        f"{seen[key].lesion_id} (row {seen[key].row}) and to {link.lesion_id}; one component is "
+                        "one lesion (link several components to one id for a split)", "links.conflict")
+        seen[key] = link
+    for link in links:
+        if link.action == "unlink":
+            other = seen.get((link.patient_id, link.date, link.source_label))
+            if other is not None and other.lesion_id == link.lesion_id:
+                parser.fail(link.patient_id, link.row, "action", "unlink",
+                            f"component {link.source_label} at {link.date} is both linked (row {other.row}) and "
+                            f"unlinked to lesion {link.lesion_id}", "links.conflict")
+    if parser.failures:
+        raise parser.failures[0]
+    return links
