@@ -6,6 +6,7 @@ Public API::
     respond.load_criteria("recist1.1")
     respond.km(result.events, "ipfs", "rano-bm")     # lifelines KaplanMeierFitter
     respond.summarize(out_dir_or_result, rate_times_months=[6, 12], death_is_event=False)
+    respond.track("manifest.csv", out="out/")        # register + match a patient series → lesion table
 """
 from __future__ import annotations
 
@@ -14,5 +15,6 @@ __version__ = "0.1.0"
 from respond.config import Criteria, load_criteria  # noqa: E402
 from respond.criteria import Evaluation, evaluate  # noqa: E402
 from respond.endpoints import km, summarize  # noqa: E402
+from respond.lesions import track  # noqa: E402
 
-__all__ = ["Criteria", "Evaluation", "evaluate", "km", "load_criteria", "summarize", "__version__"]
+__all__ = ["Criteria", "Evaluation", "evaluate", "km", "load_criteria", "summarize", "track", "__version__"]

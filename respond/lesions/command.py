@@ -1,0 +1,78 @@
+"""``respond track``: register and match a patient series, write the lesion table and matches."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from respond.errors import RespondError
+
+EXIT_CANNOT_START = 2
+EXIT_SOME_FAILED = 3
+
+
+@click.command("track")
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (created if needed).")
+@click.option("--lesions", "lesions", type=click.Choice(["components", "labels"]), default="components",
+              show_default=True,
+              help="components: connected components of binary masks are matched across scans; "
+                   "labels: label values are the reader's lesion ids (no matching).")
+@click.option("--links", type=click.Path(dir_okay=False, path_type=Path),
+              help="Manual links CSV: patient_id, date, source_label, lesion_id[, action link|unlink].")
+@click.option("--transform", type=click.Choice(["rigid", "affine"]), default="rigid", show_default=True,
+              help="Registration transform of follow-ups to the baseline.")
+@click.option("--organ", help="Organ of manifest rows without an organ (e.g. brain).")
+@click.option("--min-overlap", type=float, default=None,
+              help="Overlap coefficient for a match by overlap (default 0.1).")
+@click.option("--max-distance-mm", type=float, default=None,
+              help="Centroid distance for a match without overlap, baseline frame (default 10 mm).")
+@click.option("--connectivity", type=click.Choice(["6", "18", "26"]), default="26", show_default=True,
+              help="Connectivity of lesion components.")
+@click.option("--threads", type=int, default=None, help="Threads SimpleITK may use (default: all).")
+@click.option("--allow-outside-paths", is_flag=True, help="Accept manifest paths outside the manifest's folder.")
+@click.option("--allow-resample-mask", is_flag=True,
+              help="Resample a mask whose grid differs from its image (nearest neighbour).")
+@click.option("--allow-implausible", is_flag=True,
+              help="Use registrations that fail the plausibility checks (they stay flagged).")
+def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, transform: str, organ: str | None,
+                  min_overlap: float | None, max_distance_mm: float | None, connectivity: str,
+                  threads: int | None, allow_outside_paths: bool, allow_resample_mask: bool,
+                  allow_implausible: bool) -> None:
+    """Track lesions across each patient's scans listed in MANIFEST (CSV: patient_id, date, mask[, image, organ]).
+
+    Writes lesions.csv (one row per lesion per date, ready for `respond
+    evaluate`), matches.csv, registrations.csv, transforms/ and failures.csv.
+    """
+    from respond.lesions import MatchLimits, track
+    from respond.registration import RegistrationSettings
+
+    limits_kw = {k: v for k, v in (("min_overlap", min_overlap), ("max_distance_mm", max_distance_mm))
+                 if v is not None}
+    try:
+        limits = MatchLimits(**limits_kw)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        result = track(manifest, out=out, lesions=lesions, links=links, transform=transform, organ=organ,
+                       limits=limits, settings=RegistrationSettings(threads=threads),
+                       connectivity=int(connectivity), allow_outside=allow_outside_paths,
+                       allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible)
+    except RespondError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_START)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_START)
+    n_patients = result.lesions["patient_id"].nunique()
+    click.echo(f"{n_patients} patient(s) tracked: {len(result.lesions)} lesion rows")
+    flagged = result.registrations[result.registrations["plausible"] == False]  # noqa: E712
+    if len(flagged):
+        click.echo(f"{len(flagged)} registration(s) flagged implausible: see registrations.csv", err=True)
+    click.echo(f"results written to {out}/ (lesions.csv, matches.csv, registrations.csv, failures.csv, transforms/)")
+    if len(result.failures):
+        click.echo(f"{result.failures['patient_id'].nunique()} patient(s) could not be tracked: "
+                   f"see {out / 'failures.csv'}", err=True)
+        sys.exit(EXIT_SOME_FAILED)
