@@ -30,6 +30,11 @@ def mm_text(value: Fraction | None) -> str:
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
+def signed_mm_text(value: Fraction) -> str:
+    """A change in mm with its sign: ``+8``, ``-4``, ``+0.5``."""
+    return ("+" if value >= 0 else "-") + mm_text(abs(value))
+
+
 @dataclass(frozen=True)
 class Observation:
     """A lesion at one date.

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from respond.config import Criteria
-from respond.criteria.observations import mm_text
+from respond.criteria.observations import mm_text, signed_mm_text
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,13 @@ def progression_by_size(
     absolute = Fraction(str(r.progression_absolute_mm))
     if r.progression_absolute_applies_to == "sum":
         absolute_ok = increase >= absolute
-        absolute_text = f"sum +{mm_text(increase)} mm (needs ≥ {r.progression_absolute_mm:g} mm)"
+        absolute_text = f"sum {signed_mm_text(increase)} mm (needs ≥ +{r.progression_absolute_mm:g} mm)"
     else:
         grown = {lid: v - nadir.values[lid] for lid, v in values.items() if lid in nadir.values}
         best_lid = max(grown, key=lambda k: (grown[k], k)) if grown else None
         absolute_ok = best_lid is not None and grown[best_lid] >= absolute
         absolute_text = (
-            f"largest single-lesion growth {mm_text(grown[best_lid]) if best_lid else '0'} mm"
+            f"largest single-lesion change {signed_mm_text(grown[best_lid]) if best_lid else '0'} mm"
             f"{f' (lesion {best_lid})' if best_lid else ''} since the nadir scan {nadir.date} "
             f"(needs ≥ {r.progression_absolute_mm:g} mm in one lesion)"
         )

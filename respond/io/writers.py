@@ -16,12 +16,23 @@ from typing import Any, Callable
 import pandas as pd
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then move the temporary file onto ``path``."""
+    """Call ``write(tmp_path)`` then move the temporary file onto ``path``.
+
+    The file gets the usual permissions (0666 less the umask), not the
+    private 0600 of a temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         write(Path(tmp))
         with open(tmp, "rb+") as handle:  # data on disk before the rename makes it visible
