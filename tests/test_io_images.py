@@ -338,3 +338,13 @@ def test_multi_member_gzip_nifti_is_read_completely(tmp_path):
     cut.write_bytes(gzip.compress(data[:400]) + gzip.compress(data[400:])[:-30])
     with pytest.raises(ImageFileError, match="truncated"):
         read_mask(cut)
+
+
+def test_huge_header_fails_before_reading_voxels(tmp_path):
+    path = write_nrrd(tmp_path / "huge.nrrd", directions="(1,0,0) (0,1,0) (0,0,1)", sizes=(4096, 4096, 4096),
+                      data=bytes(24))
+    with pytest.raises(ImageFileError, match=r"68,719,476,736 voxels .* max_voxels") as info:
+        read_mask(path)
+    assert info.value.code == "image.too_large"
+    with pytest.raises(ImageFileError, match="max_voxels = 10"):
+        read_image(write_nrrd(tmp_path / "small.nrrd", directions="(1,0,0) (0,1,0) (0,0,1)"), max_voxels=10)

@@ -177,3 +177,10 @@ def test_nonzero_box():
     array[1, 2, 3] = array[2, 4, 0] = 9
     assert nonzero_box(array) == (slice(1, 3), slice(2, 5), slice(0, 4))
     assert find_lesions(array, connectivity=26)[0].bbox == (slice(1, 2), slice(2, 3), slice(3, 4))
+
+
+def test_measure_is_a_subcommand_of_respond():
+    from respond.cli import main
+
+    result = CliRunner().invoke(main, ["measure", "--help"])
+    assert result.exit_code == 0 and "--lesions [components|labels]" in result.output

@@ -53,6 +53,11 @@ DIRECTION_ATOL: Final = 1e-4
 #: grid is ambiguous and refused (ITK would silently prefer one of them).
 QFORM_SFORM_ATOL_MM: Final = 1e-3
 
+#: Largest image read, in voxels (2³¹: a 1024×1024×2048 grid). The header is checked against it
+#: before any voxel is read, so a damaged or hostile header claiming a huge grid fails fast
+#: instead of exhausting memory. Raise it with ``read_image(..., max_voxels=...)``.
+MAX_VOXELS: Final = 2**31
+
 #: File suffixes read as a single file (a folder is read as a DICOM series).
 SUPPORTED_SUFFIXES: Final = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 
@@ -398,17 +403,27 @@ def _itk_reason(exc: Exception) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-def read_image(source: ImageSource, *, allow_non_orthonormal: bool = False) -> sitk.Image:
+def read_image(source: ImageSource, *, allow_non_orthonormal: bool = False,
+               max_voxels: int = MAX_VOXELS) -> sitk.Image:
     """Read a 3D scalar image (NIfTI, NRRD, MetaImage or a DICOM series folder).
 
-    The header is checked before the voxels are read. An ``sitk.Image`` passed
-    in is checked and returned as is.
+    The header is checked (geometry, components, size against ``max_voxels``)
+    before the voxels are read. An ``sitk.Image`` passed in is checked and
+    returned as is.
     """
     if isinstance(source, sitk.Image):
         _check_loaded(source, None, allow_non_orthonormal=allow_non_orthonormal)
         return source
     path = Path(source)
-    _, components, _ = read_header(path, allow_non_orthonormal=allow_non_orthonormal)
+    geometry, components, _ = read_header(path, allow_non_orthonormal=allow_non_orthonormal)
+    if geometry is not None and math.prod(geometry.size) > max_voxels:
+        raise ImageFileError(
+            f"the header describes {math.prod(geometry.size):,} voxels (size {geometry.size}), more than "
+            f"max_voxels = {max_voxels:,}; is the header damaged?",
+            code="image.too_large",
+            file=str(path),
+            value=geometry.size,
+        )
     if components != 1:
         raise ImageFileError(
             f"expected a scalar image, got {components} components per voxel", code="image.components", file=str(path),
