@@ -84,9 +84,9 @@ def bench_ct(repeats: int, quick: bool) -> list[str]:
         for suffix in (".nii.gz", ".nrrd"):
             path = Path(tmp) / f"mask{suffix}"
             sitk.WriteImage(mask, str(path), useCompression=True)
-            t_read, _ = median_time(lambda: sitk.ReadImage(str(path)), repeats)
-            t_checked, _ = median_time(lambda: read_mask(path), repeats)
-            t_measure, frame = median_time(lambda: measure_mask(path), repeats)
+            t_read, _ = median_time(lambda path=path: sitk.ReadImage(str(path)), repeats)
+            t_checked, _ = median_time(lambda path=path: read_mask(path), repeats)
+            t_measure, frame = median_time(lambda path=path: measure_mask(path), repeats)
             lines.append(f"| {suffix} | {t_read:.3f} | {t_checked:.3f} | {t_measure:.3f} | {t_measure / t_read:.2f} |")
     lines.append("")
     lines.append(f"{len(frame)} lesions; largest {int(frame['voxel_count'].max()):,} voxels, "
@@ -144,9 +144,9 @@ def bench_real(repeats: int) -> list[str]:
     lines = ["| case | lesions | respond s | pyradiomics s | pyradiomics / respond |", "|---|---|---|---|---|"]
     for case in ("brain1", "brain2", "breast1", "lung1", "lung2"):
         label = DATA / f"{case}_label.nrrd"
-        t_respond, frame = median_time(lambda: measure_mask(label, label=1), repeats)
+        t_respond, frame = median_time(lambda label=label: measure_mask(label, label=1), repeats)
         if have_pyradiomics:
-            t_pyr, _ = median_time(lambda: pyradiomics_work(case), repeats)
+            t_pyr, _ = median_time(lambda case=case: pyradiomics_work(case), repeats)
             lines.append(f"| {case} | {len(frame)} | {t_respond:.3f} | {t_pyr:.3f} | {t_pyr / t_respond:.1f} |")
         else:
             lines.append(f"| {case} | {len(frame)} | {t_respond:.3f} | (not installed) | |")

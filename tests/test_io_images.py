@@ -118,7 +118,9 @@ def test_truncated_nrrd_and_metaimage(tmp_path, suffix, compress):
 # --------------------------------------------------------------------------- headers
 
 
-@pytest.mark.parametrize("pixdim,shown", [((0.0, 0.6, 2.0), "0"), ((np.nan, 0.6, 2.0), "nan"), ((-0.5, 0.6, 2.0), "-0.5")])
+@pytest.mark.parametrize(
+    "pixdim,shown", [((0.0, 0.6, 2.0), "0"), ((np.nan, 0.6, 2.0), "nan"), ((-0.5, 0.6, 2.0), "-0.5")]
+)
 def test_nifti_spacing_must_be_finite_and_positive(tmp_path, pixdim, shown):
     # ITK would silently replace these pixdims with the sform's scales or their absolute value.
     path = tmp_path / "bad.nii"
@@ -256,7 +258,8 @@ def test_image_mask_geometry_mismatch_names_the_field(tmp_path, change, field):
 def test_off_by_one_slice_mask_reports_size_and_origin(tmp_path):
     image = write(small_mask(np.int16), tmp_path / "image.nrrd")
     mask = small_mask()[:, :, 1:]  # RTSTRUCT-style: one slice short at the bottom
-    with pytest.raises(GeometryMismatchError, match=r"size \(8, 7, 6\) vs \(8, 7, 5\).*origin .*difference \(0, 0, 2\)"):
+    expected = r"size \(8, 7, 6\) vs \(8, 7, 5\).*origin .*difference \(0, 0, 2\)"
+    with pytest.raises(GeometryMismatchError, match=expected):
         load_pair(image, write(mask, tmp_path / "mask.nrrd"))
 
 

@@ -64,7 +64,8 @@ def reference_lesions():
 
 
 def ref_value(ident, feature: str) -> float:
-    rows = REFERENCE[(REFERENCE.case == ident.case) & (REFERENCE.lesion == ident.lesion) & (REFERENCE.feature == feature)]
+    rows = REFERENCE[(REFERENCE.case == ident.case) & (REFERENCE.lesion == ident.lesion)
+                     & (REFERENCE.feature == feature)]
     return float(rows["value"].iloc[0])
 
 

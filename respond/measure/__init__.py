@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Final
-
+import sys
+import types
 import pandas as pd
 import SimpleITK as sitk
 
@@ -97,3 +97,18 @@ def measure_mask(
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)
+
+
+class _CallableModule(types.ModuleType):
+    """``respond.measure`` is both this package and the function :func:`measure_mask`.
+
+    Importing the package binds ``respond.measure`` to it, so the package
+    itself is made callable: ``respond.measure(mask, ...)`` is
+    ``respond.measure.measure_mask(mask, ...)``.
+    """
+
+    def __call__(self, *args, **kwargs) -> pd.DataFrame:
+        return measure_mask(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
