@@ -184,3 +184,26 @@ def test_measure_is_a_subcommand_of_respond():
 
     result = CliRunner().invoke(main, ["measure", "--help"])
     assert result.exit_code == 0 and "--lesions [components|labels]" in result.output
+
+
+def test_measured_tables_feed_evaluate(tmp_path):
+    """Two scans measured by `respond measure` → RECIST 1.1 partial response from `evaluate`."""
+    from respond.criteria import evaluate
+    from respond.testing.phantoms import sphere
+
+    tables = []
+    for date, radius in (("2024-01-10", 10.0), ("2024-03-10", 6.0)):
+        mask = tmp_path / f"{date}.nrrd"
+        sitk.WriteImage(sphere(radius, spacing=(0.8, 0.8, 2.0)).mask, str(mask))
+        out = tmp_path / f"{date}.csv"
+        args = [str(mask), "--organ", "lung", "--patient-id", "P1", "--date", date, "--out", str(out)]
+        assert run(args).exit_code == 0
+        tables.append(pd.read_csv(out))
+    lesions = tmp_path / "lesions.csv"
+    pd.concat(tables).to_csv(lesions, index=False)
+    result = evaluate(lesions, criteria="recist1.1")
+    assert len(result.failures) == 0
+    follow_up = result.timepoints[result.timepoints["date"].astype(str) == "2024-03-10"].iloc[0]
+    # LD 2r within a voxel: ≈ 20 mm → ≈ 12 mm, a fall of about 40 % (≥ 30 %): PR.
+    assert follow_up["pct_change_from_baseline"] == pytest.approx(-40.0, abs=5.0)
+    assert follow_up["overall_response"] == "PR"
