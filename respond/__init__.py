@@ -3,18 +3,48 @@
 Public API::
 
     respond.evaluate(lesions, clinical=None, criteria=None, config=None, patients=None, adjudications=None)
+    respond.evaluate_sdtm(tu, tr, rs=None, ...)      # CDISC SDTM tumour domains in
     respond.load_criteria("recist1.1")
+    respond.measure(mask, image=None, lesions="components", ...)   # lesion table of one scan
+    respond.track("manifest.csv", out="out/")        # register + match a patient series → lesion table
     respond.km(result.events, "ipfs", "rano-bm")     # lifelines KaplanMeierFitter
     respond.summarize(out_dir_or_result, rate_times_months=[6, 12], death_is_event=False)
-    respond.track("manifest.csv", out="out/")        # register + match a patient series → lesion table
+    respond.plots.waterfall(result)                  # figures (matplotlib Figures)
+
+Names are imported on first use, so that ``import respond`` (and every
+worker process of a batch) starts fast.
 """
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from respond.config import Criteria, load_criteria  # noqa: E402
-from respond.criteria import Evaluation, evaluate  # noqa: E402
-from respond.endpoints import km, summarize  # noqa: E402
-from respond.lesions import track  # noqa: E402
+_API = {
+    "Criteria": ("respond.config", "Criteria"),
+    "load_criteria": ("respond.config", "load_criteria"),
+    "Evaluation": ("respond.criteria", "Evaluation"),
+    "evaluate": ("respond.criteria", "evaluate"),
+    "evaluate_sdtm": ("respond.criteria", "evaluate_sdtm"),
+    "km": ("respond.endpoints", "km"),
+    "summarize": ("respond.endpoints", "summarize"),
+    "track": ("respond.lesions", "track"),
+}
 
-__all__ = ["Criteria", "Evaluation", "evaluate", "km", "load_criteria", "summarize", "track", "__version__"]
+__all__ = sorted(_API) + ["measure", "plots", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("plots", "measure"):  # respond.measure is a callable package (measure_mask)
+        return importlib.import_module(f"respond.{name}")
+    if name in _API:
+        module, attribute = _API[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'respond' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

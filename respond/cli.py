@@ -31,34 +31,84 @@ def _fail_to_start(exc: RespondError) -> None:
 
 
 @main.command()
-@click.argument("lesions", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path),
+                metavar="LESIONS.csv | --sdtm TU TR [RS]")
+@click.option("--sdtm", is_flag=True,
+              help="Inputs are CDISC SDTM TU, TR and optionally RS datasets (CSV or .xpt), in that order.")
+@click.option("--evaluator", help="SDTM: keep only this evaluator's assessments (TREVAL or 'TREVAL TREVALID').")
 @click.option("--clinical", type=click.Path(dir_okay=False, path_type=Path),
               help="Clinical table: patient_id, date, steroid_dose_mg, clinical_status (RANO-BM).")
 @click.option("--patients", type=click.Path(dir_okay=False, path_type=Path),
-              help="Patients table: patient_id, treatment_start (origin of the minimum SD interval).")
+              help="Patients table: patient_id, treatment_start (origin of the minimum SD interval and of "
+                   "the endpoints), optional last_followup, death_date.")
+@click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
+              help="Adjudication table: patient_id, lesion_id, date, finding (tumor / radionecrosis / "
+                   "pseudoprogression); overrides the imaging call of lesion local control.")
 @click.option("--criteria", "criteria", multiple=True, metavar="ID",
               help="Preset to apply (recist1.1, rano-bm); repeat for several. Default: both.")
 @click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Criteria YAML of a protocol variant; repeat for several.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
-def evaluate(lesions: Path, clinical: Path | None, patients: Path | None, criteria: tuple[str, ...],
-             configs: tuple[Path, ...], out: Path) -> None:
-    """Apply RECIST 1.1 / RANO-BM to a lesion table (CSV) and write the response tables."""
-    from respond.criteria import evaluate as run
+@click.option("--report/--no-report", "make_report", default=False, show_default=True,
+              help="Also write report.html and responses.xlsx.")
+def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinical: Path | None,
+             patients: Path | None, adjudications: Path | None, criteria: tuple[str, ...],
+             configs: tuple[Path, ...], out: Path, make_report: bool) -> None:
+    """Apply RECIST 1.1 / RANO-BM to a lesion table (or SDTM TU/TR) and write the response tables.
 
+    With --sdtm and an RS dataset, rs_comparison.csv lists where respond's
+    overall response differs from the recorded one.
+    """
+    from respond.criteria import evaluate as run
+    from respond.criteria import evaluate_sdtm
+
+    options = dict(clinical=clinical, criteria=list(criteria) or None, config=list(configs) or None,
+                   patients=patients)
+    expected = "TU TR [RS]" if sdtm else "one LESIONS.csv"
+    if (sdtm and len(inputs) not in (2, 3)) or (not sdtm and len(inputs) != 1):
+        raise click.UsageError(f"expected {expected}, got {len(inputs)} file(s)")
+    if sdtm and adjudications is not None:
+        raise click.UsageError("--adjudications is not supported with --sdtm")
     try:
-        result = run(lesions, clinical=clinical, criteria=list(criteria) or None,
-                     config=list(configs) or None, patients=patients)
+        if sdtm:
+            result = evaluate_sdtm(*inputs, evaluator=evaluator, **options)
+        else:
+            result = run(inputs[0], adjudications=adjudications, **options)
     except RespondError as exc:
         _fail_to_start(exc)
     paths = result.write(out)
     _print_summary(result)
     click.echo(f"results written to {out}/ ({', '.join(p.name for p in paths.values())})")
+    if make_report:
+        from respond.report import write_report
+
+        click.echo(f"report: {write_report(out)}")
+    if "rs_comparison" in result.extra:
+        qc = result.extra["rs_comparison"]
+        click.echo(f"recorded responses: {int(qc['agree'].sum())} of {len(qc)} visits agree "
+                   f"(see {paths['rs_comparison']})")
     if len(result.failures):
         click.echo(f"{result.failures['patient_id'].nunique()} patient(s) could not be assessed: "
                    f"see {paths['failures']}", err=True)
         sys.exit(EXIT_SOME_FAILED)
+
+
+@main.command("export-sdtm")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--criteria", default="recist1.1", show_default=True, help="Criteria whose assessment is exported.")
+@click.option("--study-id", default="RESPOND", show_default=True, help="STUDYID of the datasets.")
+@click.option("--xpt", is_flag=True, help="Also write SAS transport (.xpt) files.")
+def export_sdtm_command(run_dir: Path, out: Path, criteria: str, study_id: str, xpt: bool) -> None:
+    """Write CDISC SDTM TU, TR and RS datasets from the outputs of a run."""
+    from respond.io.sdtm import export_sdtm
+
+    try:
+        paths = export_sdtm(run_dir, out, criteria=criteria, study_id=study_id, xpt=xpt)
+    except RespondError as exc:
+        _fail_to_start(exc)
+    click.echo(f"SDTM written to {out}/ ({', '.join(p.name for p in paths.values())})")
 
 
 def _print_summary(result) -> None:
@@ -71,6 +121,17 @@ def _print_summary(result) -> None:
     click.echo(table.to_string())
     if len(result.warnings):
         click.echo(f"{len(result.warnings)} warning(s): see warnings.csv")
+
+
+from respond.endpoints.command import summarize_command  # noqa: E402
+from respond.measure.command import measure_command  # noqa: E402
+from respond.lesions.command import track_command  # noqa: E402
+from respond.report.command import report_command  # noqa: E402
+
+main.add_command(summarize_command, "summarize")
+main.add_command(measure_command, "measure")
+main.add_command(track_command, "track")
+main.add_command(report_command, "report")
 
 
 if __name__ == "__main__":  # pragma: no cover

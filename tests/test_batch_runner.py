@@ -15,7 +15,7 @@ def _jobs(*spec):
 def test_faults_become_failures_and_the_others_complete():
     jobs = _jobs(("A", "echo", {"x": 1}), ("CRASH", "crash", {}), ("HANG", "hang", {}),
                  ("BAD", "bad_file", {"file": "scan3.nii.gz"}), ("BUG", "bug", {}), ("B", "echo", {"x": 2}))
-    out = {o.patient_id: o for o in run_jobs(jobs, workers=2, timeout_s=4, progress=False)}
+    out = {o.patient_id: o for o in run_jobs(jobs, workers=2, timeout_s=15, progress=False)}
     assert out["A"].value == {"patient_id": "A", "x": 1} and out["B"].value["x"] == 2
     assert out["CRASH"].failure["error_code"] == "batch.worker_died" and "SIGSEGV" in out["CRASH"].failure["message"]
     assert out["HANG"].failure["error_code"] == "batch.timeout"

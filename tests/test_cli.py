@@ -33,7 +33,7 @@ def test_writes_tables_with_defined_columns_and_provenance(tmp_path):
         assert list(frame.columns) == table.names
     best = pd.read_csv(out / "best_response.csv")
     assert dict(zip(best.criteria, best.best_overall_response)) == {"recist1.1": "PR", "rano-bm": "PR"}
-    run = json.loads((out / "run.json").read_text())
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert [c["id"] for c in run["criteria"]] == ["recist1.1", "rano-bm"]
     assert run["criteria"][0]["sha256"].startswith(best.config_hash.iloc[0])
     assert run["inputs"]["lesions"].endswith(

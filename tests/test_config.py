@@ -35,7 +35,7 @@ def _write(tmp_path, data, name="c.yaml"):
 
 
 def _preset(preset_id="recist1.1"):
-    return yaml.safe_load((PRESET_DIR / f"{preset_id}.yaml").read_text())
+    return yaml.safe_load((PRESET_DIR / f"{preset_id}.yaml").read_text(encoding="utf-8"))
 
 
 def test_unknown_top_level_key_is_an_error(tmp_path):
@@ -92,7 +92,7 @@ def test_extends_overrides_a_few_keys_and_changes_the_hash(tmp_path):
 
 
 def test_hash_ignores_formatting(tmp_path):
-    text = (PRESET_DIR / "rano-bm.yaml").read_text()
+    text = (PRESET_DIR / "rano-bm.yaml").read_text(encoding="utf-8")
     reformatted = yaml.safe_dump(yaml.safe_load(text), default_flow_style=True)
     (tmp_path / "r.yaml").write_text("# a comment\n" + reformatted)
     assert load_criteria(tmp_path / "r.yaml").sha256 == load_criteria("rano-bm").sha256

@@ -82,7 +82,7 @@ def test_bad_adjudication_row_fails_that_patient_only(tmp_path):
 
 
 def _preset():
-    return yaml.safe_load((PRESET_DIR / "rano-bm.yaml").read_text())
+    return yaml.safe_load((PRESET_DIR / "rano-bm.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("key,value,match", [

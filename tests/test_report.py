@@ -108,7 +108,7 @@ def test_report_is_self_contained_with_every_patient(demo):
     _, out = demo
     result = CliRunner().invoke(main, ["report", str(out)])
     assert result.exit_code == 0, result.output
-    page = (out / "report.html").read_text()
+    page = (out / "report.html").read_text(encoding="utf-8")
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched from anywhere
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) >= 6 and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)

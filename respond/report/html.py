@@ -287,7 +287,7 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None, title: s
     folder = Path(run_dir)
     extra = load_tables(folder, ("patients", "scans"))
     info_path = folder / "run.json"
-    run_info = json.loads(info_path.read_text()) if info_path.is_file() else None
+    run_info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else None
     given = ((run_info or {}).get("inputs") or {}).get("patients")
     if "patients" not in extra and given:  # the patients table the run was given
         path = Path(given.split(" sha256:")[0])
