@@ -1,34 +1,7 @@
-"""Reading images and masks, with geometry checked at the door."""
-from respond.io.images import (
-    DIRECTION_ATOL,
-    GEOMETRY_ATOL_MM,
-    ORTHONORMAL_ATOL,
-    QFORM_SFORM_ATOL_MM,
-    SUPPORTED_SUFFIXES,
-    Geometry,
-    check_mask_values,
-    image_geometry,
-    load_pair,
-    match_mask_to_grid,
-    read_header,
-    read_image,
-    read_mask,
-    resample_label_image,
-)
+"""Input and output: images and masks (:mod:`respond.io.images`), tables
+(:mod:`respond.io.lesion_table`), CDISC SDTM (:mod:`respond.io.sdtm`) and
+atomic writers (:mod:`respond.io.writers`).
 
-__all__ = [
-    "DIRECTION_ATOL",
-    "GEOMETRY_ATOL_MM",
-    "ORTHONORMAL_ATOL",
-    "QFORM_SFORM_ATOL_MM",
-    "SUPPORTED_SUFFIXES",
-    "Geometry",
-    "check_mask_values",
-    "image_geometry",
-    "load_pair",
-    "match_mask_to_grid",
-    "read_header",
-    "read_image",
-    "read_mask",
-    "resample_label_image",
-]
+Import from the submodules; this package imports nothing itself, so that
+reading a table never loads the imaging libraries.
+"""
