@@ -220,13 +220,34 @@ def _check_file(path: Path) -> None:
     if path.stat().st_size == 0:
         raise ImageFileError("file is empty (0 bytes)", code="image.empty", file=str(path))
     suffix = _suffix(path)
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES and not _is_dicom_file(path):
         raise ImageFileError(
             f"unsupported file type {suffix or '(no extension)'}; expected one of "
-            f"{', '.join(SUPPORTED_SUFFIXES)} or a DICOM series folder",
+            f"{', '.join(SUPPORTED_SUFFIXES)}, a DICOM series folder or a DICOM SEG file",
             code="image.format",
             file=str(path),
         )
+
+
+def _is_dicom_file(path: Path) -> bool:
+    from respond.io.dicom import is_dicom_file
+
+    return is_dicom_file(path)
+
+
+def _is_seg(source) -> bool:
+    """True when ``source`` is a path to a DICOM SEG file."""
+    if isinstance(source, sitk.Image):
+        return False
+    from respond.io.dicom import is_dicom_seg
+
+    return is_dicom_seg(source)
+
+
+def _refuse_seg_as_image(path: Path) -> None:
+    if _is_seg(path):
+        raise ImageFileError("this is a DICOM SEG (a segmentation), not an image; give it as the mask",
+                             code="image.dicom_seg_as_image", file=str(path))
 
 
 def _dicom_series_files(folder: Path) -> list[str]:
@@ -357,8 +378,13 @@ def _reader(path: Path) -> sitk.ImageReaderBase:
     return reader
 
 
-def read_header(path: str | os.PathLike, *, allow_non_orthonormal: bool = False) -> tuple[Geometry, int, int]:
+def read_header(path: str | os.PathLike, *, allow_non_orthonormal: bool = False,
+                allow_uneven_slices: bool = False) -> tuple[Geometry, int, int]:
     """Check a file's header without reading its voxels.
+
+    A DICOM series folder has every slice header checked and sorted by
+    :func:`respond.io.dicom.series_layout` (missing, duplicated or unevenly
+    spaced slices are refused unless ``allow_uneven_slices``).
 
     Returns ``(geometry, n_components, pixel_id)``. Raises
     :class:`~respond.errors.ImageFileError` for missing, empty, unsupported,
@@ -367,9 +393,14 @@ def read_header(path: str | os.PathLike, *, allow_non_orthonormal: bool = False)
     """
     path = Path(path)
     _check_file(path)
+    _refuse_seg_as_image(path)
+    layout = None
     if path.is_dir():
+        from respond.io.dicom import series_layout
+
+        layout = series_layout(path, allow_uneven_slices=allow_uneven_slices)
         reader = sitk.ImageFileReader()
-        reader.SetFileName(_dicom_series_files(path)[0])
+        reader.SetFileName(layout.files[0])
     else:
         reader = _reader(path)
     if _suffix(path) in (".nii", ".nii.gz"):
@@ -390,8 +421,8 @@ def read_header(path: str | os.PathLike, *, allow_non_orthonormal: bool = False)
             f"expected a 3D image, got {len(size)}D with size {size}", code="geometry.dimension", file=str(path),
             value=size,
         )
-    if path.is_dir():
-        geometry = None
+    if layout is not None:
+        geometry = layout.geometry
     else:
         geometry = Geometry.from_image(reader, file=str(path), allow_non_orthonormal=allow_non_orthonormal)
     return geometry, int(reader.GetNumberOfComponents()), int(reader.GetPixelID())
@@ -404,18 +435,20 @@ def _itk_reason(exc: Exception) -> str:
 
 
 def read_image(source: ImageSource, *, allow_non_orthonormal: bool = False,
-               max_voxels: int = MAX_VOXELS) -> sitk.Image:
+               max_voxels: int = MAX_VOXELS, allow_uneven_slices: bool = False) -> sitk.Image:
     """Read a 3D scalar image (NIfTI, NRRD, MetaImage or a DICOM series folder).
 
     The header is checked (geometry, components, size against ``max_voxels``)
     before the voxels are read. An ``sitk.Image`` passed in is checked and
-    returned as is.
+    returned as is. A DICOM series with missing slices is read only with
+    ``allow_uneven_slices`` (see :mod:`respond.io.dicom`).
     """
     if isinstance(source, sitk.Image):
         _check_loaded(source, None, allow_non_orthonormal=allow_non_orthonormal)
         return source
     path = Path(source)
-    geometry, components, _ = read_header(path, allow_non_orthonormal=allow_non_orthonormal)
+    geometry, components, _ = read_header(path, allow_non_orthonormal=allow_non_orthonormal,
+                                          allow_uneven_slices=allow_uneven_slices)
     if geometry is not None and math.prod(geometry.size) > max_voxels:
         raise ImageFileError(
             f"the header describes {math.prod(geometry.size):,} voxels (size {geometry.size}), more than "
@@ -430,7 +463,12 @@ def read_image(source: ImageSource, *, allow_non_orthonormal: bool = False,
             value=components,
         )
     try:
-        image = _reader(path).Execute()
+        if path.is_dir():
+            from respond.io.dicom import read_series
+
+            image = read_series(path, allow_uneven_slices=allow_uneven_slices)
+        else:
+            image = _reader(path).Execute()
     except RuntimeError as exc:
         raise ImageFileError(
             f"cannot read the voxels ({_itk_reason(exc)}); could the file be truncated or damaged?",
@@ -461,9 +499,16 @@ def read_mask(source: ImageSource, *, allow_float_mask: bool = False,
     unless ``allow_float_mask`` is true, and even then only if all its values
     are whole numbers; it is then converted to an integer type. Negative or
     non-integer values always raise :class:`~respond.errors.MaskValueError`
-    listing the values found.
+    listing the values found. A DICOM SEG file is read as a label image of its
+    segment numbers when no two segments overlap (else ``MaskValueError``; see
+    :func:`respond.io.dicom.read_seg` for the per-segment masks).
     """
     file = None if isinstance(source, sitk.Image) else str(source)
+    if _is_seg(source):
+        # Segment numbers as labels; refused when segments overlap (respond.measure reads SEGs per segment).
+        from respond.io.dicom import read_seg
+
+        return read_seg(source).label_image()
     image = read_image(source, allow_non_orthonormal=allow_non_orthonormal)
     return check_mask_values(image, file=file, allow_float_mask=allow_float_mask)
 
@@ -526,6 +571,7 @@ def load_pair(
     direction_atol: float = DIRECTION_ATOL,
     allow_resample_mask: bool = False,
     allow_float_mask: bool = False,
+    allow_uneven_slices: bool = False,
 ) -> tuple[sitk.Image, sitk.Image]:
     """Read an image and the mask drawn on it, and make sure they share one grid.
 
@@ -538,7 +584,7 @@ def load_pair(
 
     Returns ``(image, mask)``; the mask carries the image's exact geometry.
     """
-    image = read_image(image)
+    image = read_image(image, allow_uneven_slices=allow_uneven_slices)
     mask = match_mask_to_grid(
         mask, Geometry.from_image(image), geometry_atol=geometry_atol, direction_atol=direction_atol,
         allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
@@ -546,13 +592,11 @@ def load_pair(
     return image, mask
 
 
-def image_geometry(source: ImageSource) -> Geometry:
-    """The grid of an image, from its header alone when it is a file (voxels are not read)."""
+def image_geometry(source: ImageSource, *, allow_uneven_slices: bool = False) -> Geometry:
+    """The grid of an image, from its header(s) alone when it is a file or DICOM series (voxels are not read)."""
     if isinstance(source, sitk.Image):
         return _check_loaded(source, None, allow_non_orthonormal=False)
-    geometry, _, _ = read_header(source)
-    if geometry is None:  # a DICOM series: its grid is known only once the slices are sorted
-        return Geometry.from_image(read_image(source), file=str(source))
+    geometry, _, _ = read_header(source, allow_uneven_slices=allow_uneven_slices)
     return geometry
 
 
@@ -567,6 +611,16 @@ def match_mask_to_grid(
 ) -> sitk.Image:
     """Read a mask and make sure it lies on ``grid`` (see :func:`load_pair` for the rules)."""
     mask_file = None if isinstance(mask, sitk.Image) else str(mask)
+    if _is_seg(mask):
+        from respond.io.dicom import read_seg
+
+        try:  # the SEG's frames are placed on the grid without resampling
+            return read_seg(mask, grid=grid, geometry_atol=geometry_atol,
+                            direction_atol=direction_atol).label_image()
+        except GeometryMismatchError:
+            if not allow_resample_mask:
+                raise
+        mask = read_seg(mask).label_image()
     mask = read_mask(mask, allow_float_mask=allow_float_mask)
     found = grid.differences(Geometry.from_image(mask, file=mask_file), atol_mm=geometry_atol,
                              direction_atol=direction_atol)

@@ -2,7 +2,10 @@
 
 Manifest columns: ``patient_id, date, mask`` and optional ``image, organ``
 (:data:`respond.tables.MANIFEST`). Relative paths are relative to the
-manifest's folder. Problems of one row (bad, partial or duplicate date, missing
+manifest's folder. ``mask`` may be a DICOM SEG file (each segment a lesion) and
+``image`` a DICOM series folder; when the mask is DICOM a blank ``date`` is
+read from the DICOM header (SEG StudyDate, else the DICOM image series' date);
+a blank date with a non-DICOM mask stays an error. Problems of one row (bad, partial or duplicate date, missing
 file, a path escaping the manifest's folder, no organ) exclude that row's
 patient and are returned as failures naming the file, row, column and value;
 problems of the whole table (missing file or column, blank patient id) raise
@@ -114,10 +117,13 @@ def read_manifest(
     dates, masks, images, organs = [], [], [], []
     for rec in frame.to_dict("records"):
         pid, row = rec["patient_id"], rec["_row"]
-        dates.append(parser.date(pid, row, "date", rec["date"], required=True))
+        date = parser.date(pid, row, "date", rec["date"], required=False)
         masks.append(_resolve(parser, pid, row, "mask", rec["mask"], base, allow_outside=allow_outside, required=True))
         images.append(_resolve(parser, pid, row, "image", rec.get("image"), base, allow_outside=allow_outside,
                                required=False))
+        if date is None and str(rec["date"]).strip() == "":
+            date = _dicom_date(parser, pid, row, masks[-1], images[-1])
+        dates.append(date)
         text = str(rec.get("organ", "") or "").strip()
         if text in ("", "nan"):
             if organ is None:
@@ -132,6 +138,36 @@ def read_manifest(
     kept = frame.loc[~frame["patient_id"].isin(bad), ["patient_id", "date", "mask", "image", "organ", "_row"]]
     kept = kept.sort_values(["patient_id", "date"], kind="stable").reset_index(drop=True)
     return Manifest(kept, parser.failures, name)
+
+
+def _dicom_date(parser: _RowParser, pid: str, row, mask: Path | None, image: Path | None) -> dt.date | None:
+    """The scan date of a row whose ``date`` is blank, from its DICOM mask (SEG or series) or DICOM image series.
+
+    A SEG gives its StudyDate; a DICOM series its StudyDate, else SeriesDate,
+    else AcquisitionDate (:func:`respond.io.dicom.study_date`). A row whose mask
+    is not DICOM stays an error: respond never guesses a date.
+    """
+    from respond.io.dicom import is_dicom, study_date
+
+    if mask is None:  # the mask's own failure is already recorded
+        return None
+    sources = [p for p in (mask, image) if p is not None and is_dicom(p)]
+    if mask not in sources:
+        parser.fail(pid, row, "date", "", "date is blank; give an ISO date YYYY-MM-DD (a blank date is read from "
+                    "the DICOM header only when the mask is a DICOM SEG or series)", "table.missing_date")
+        return None
+    for source in sources:
+        try:
+            date, _ = study_date(source)
+        except RespondError as exc:
+            parser.fail(pid, row, "date", "", f"date is blank and the DICOM date of {source} is unusable: "
+                        f"{exc.message}", "manifest.dicom_date")
+            return None
+        if date is not None:
+            return date
+    parser.fail(pid, row, "date", "", "date is blank and the DICOM header has no StudyDate (nor, for an image "
+                "series, SeriesDate or AcquisitionDate); give an ISO date YYYY-MM-DD", "table.missing_date")
+    return None
 
 
 @dataclass(frozen=True)

@@ -43,13 +43,14 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from respond.errors import RegistrationError, RespondError
-from respond.io.images import Geometry, load_pair, read_mask
+from respond.io.dicom import is_dicom_seg, read_seg
+from respond.io.images import Geometry, load_pair, read_image, read_mask
 from respond.io.writers import write_csv
 from respond.lesions.manifest import Link, Manifest, ManifestSource, read_links, read_manifest
 from respond.lesions.tracking import Component, Decision, MatchLimits, Region, Tracker
 from respond.measure import write_lesion_csv
 from respond.measure.axial import axial_frame
-from respond.measure.instances import LesionInstance, find_lesions
+from respond.measure.instances import LesionInstance, find_lesions, segment_instances
 from respond.measure.lesion import MEASURABLE_MM, measure_lesion
 from respond.measure.table import lesion_frame
 from respond.registration import (
@@ -140,13 +141,19 @@ class _Scan:
 
 def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_resample_mask: bool) -> _Scan:
     mask_file = str(rec["mask"])
-    if rec.get("image") is not None:
-        image, mask = load_pair(rec["image"], rec["mask"], allow_resample_mask=allow_resample_mask)
+    if is_dicom_seg(mask_file):  # DICOM SEG: each segment is a lesion (id from TrackingID / SegmentLabel)
+        image = read_image(rec["image"]) if rec.get("image") is not None else None
+        seg = read_seg(mask_file, grid=None if image is None else Geometry.from_image(image))
+        mask, instances = seg.union_image(), segment_instances(seg)
+        geometry = seg.geometry
     else:
-        image, mask = None, read_mask(rec["mask"])
-    geometry = Geometry.from_image(mask, file=mask_file)
-    instances = find_lesions(sitk.GetArrayViewFromImage(mask), lesions=lesions,  # type: ignore[arg-type]
-                             connectivity=connectivity, file=mask_file)
+        if rec.get("image") is not None:
+            image, mask = load_pair(rec["image"], rec["mask"], allow_resample_mask=allow_resample_mask)
+        else:
+            image, mask = None, read_mask(rec["mask"])
+        geometry = Geometry.from_image(mask, file=mask_file)
+        instances = find_lesions(sitk.GetArrayViewFromImage(mask), lesions=lesions,  # type: ignore[arg-type]
+                                 connectivity=connectivity, file=mask_file)
     frame = axial_frame(geometry)
     rows = {}
     for inst in instances:

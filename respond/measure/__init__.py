@@ -20,8 +20,9 @@ from respond.io.images import (
     match_mask_to_grid,
     read_mask,
 )
+from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
 from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
-from respond.measure.instances import LesionMode, find_lesions
+from respond.measure.instances import LesionMode, find_lesions, segment_instances
 from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION, measure_lesion
 from respond.measure.table import EXTRA_COLUMNS, lesion_frame, write_lesion_csv
 
@@ -49,14 +50,24 @@ def measure_mask(
     axial_tolerance_deg: float = AXIAL_TOLERANCE_DEG,
     allow_resample_mask: bool = False,
     allow_float_mask: bool = False,
+    allow_uneven_slices: bool = False,
+    fractional_threshold: float | None = None,
 ) -> pd.DataFrame:
     """Measure every lesion of a mask; returns the lesion table of the scan.
 
     Parameters
     ----------
     mask:
-        Label mask: a path (NIfTI, NRRD, MetaImage, DICOM series folder) or a
-        SimpleITK image. Geometry is taken from the file.
+        Label mask: a path (NIfTI, NRRD, MetaImage, DICOM series folder, DICOM
+        SEG file) or a SimpleITK image. Geometry is taken from the file. In a
+        DICOM SEG each segment is one lesion whatever ``lesions`` says
+        (overlapping segments stay separate lesions); its id is the segment's
+        TrackingID, else SegmentLabel, else number, and the rows get
+        ``segment_number, segment_label, tracking_id, tracking_uid`` columns.
+        FRACTIONAL segments are binarised at ``fractional_threshold`` of the
+        maximum fractional value (default
+        :data:`respond.io.dicom.FRACTIONAL_THRESHOLD` = 0.5). With ``image``
+        the SEG's frames must lie on the image grid (never resampled).
     image:
         The image the mask was drawn on (optional). Its grid must match the
         mask's within ``geometry_atol`` mm (else
@@ -67,7 +78,10 @@ def measure_mask(
         26) of a binary mask is a lesion, ids ``"1"``, ``"2"``, … in raster
         order. ``"labels"``: each label value is a lesion, id = the value.
     label:
-        Only use this label value of the mask.
+        Only use this label value of the mask (segment number of a SEG).
+    allow_uneven_slices:
+        Accept a DICOM series ``image`` (or mask) with missing slices, placed
+        at their true positions (see :mod:`respond.io.dicom`).
     organ, patient_id, date:
         Copied into every row, so that the table feeds ``respond evaluate``.
 
@@ -79,21 +93,28 @@ def measure_mask(
         QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. An empty
         mask gives no rows (not an error: everything disappeared).
     """
-    if image is not None:
-        # Only the image's grid matters: its header is read, not its voxels.
-        mask_image = match_mask_to_grid(
-            mask, image_geometry(image), geometry_atol=geometry_atol,
-            allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
-        )
-    else:
-        mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
     file = None if isinstance(mask, sitk.Image) else os.fspath(mask)
-    geometry = Geometry.from_image(mask_image, file=file)
-    instances = find_lesions(
-        sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
-    )
+    if file is not None and is_dicom_seg(file):
+        grid = None if image is None else image_geometry(image, allow_uneven_slices=allow_uneven_slices)
+        threshold = FRACTIONAL_THRESHOLD if fractional_threshold is None else fractional_threshold
+        seg = read_seg(file, grid=grid, geometry_atol=geometry_atol, fractional_threshold=threshold)
+        geometry = seg.geometry
+        instances = segment_instances(seg, label=label)
+    else:
+        if image is not None:
+            # Only the image's grid matters: its header is read, not its voxels.
+            mask_image = match_mask_to_grid(
+                mask, image_geometry(image, allow_uneven_slices=allow_uneven_slices), geometry_atol=geometry_atol,
+                allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
+            )
+        else:
+            mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
+        geometry = Geometry.from_image(mask_image, file=file)
+        instances = find_lesions(
+            sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
+        )
     frame = axial_frame(geometry, tolerance_deg=axial_tolerance_deg)
-    rows = [measure_lesion(instance, geometry, frame) for instance in instances]
+    rows = [{**measure_lesion(instance, geometry, frame), **instance.info} for instance in instances]
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)

@@ -45,11 +45,20 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="Resample a mask whose grid differs from the image's by nearest neighbour instead of failing.")
 @click.option("--allow-float-mask", is_flag=True, default=False,
               help="Accept a mask stored as floats if all its values are whole numbers.")
+@click.option("--allow-uneven-slices", is_flag=True, default=False,
+              help="Accept a DICOM series with missing slices: slices are placed at their true positions "
+                   "(gaps must be whole multiples of the smallest gap).")
+@click.option("--fractional-threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              help="DICOM SEG: fraction of the maximum fractional value at which a FRACTIONAL segment "
+                   "is binarised [default: 0.5].")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="Lesion table to write (CSV, written atomically).")
 def measure_command(mask, image, lesions, connectivity, label, organ, patient_id, date, geometry_atol,
-                    allow_resample_mask, allow_float_mask, out):
-    """Measure the lesions of MASK (NIfTI, NRRD, MetaImage or DICOM series folder) into a lesion table.
+                    allow_resample_mask, allow_float_mask, allow_uneven_slices, fractional_threshold, out):
+    """Measure the lesions of MASK (NIfTI, NRRD, MetaImage, DICOM series folder or DICOM SEG) into a lesion table.
+
+    In a DICOM SEG each segment is one lesion, id = TrackingID, else
+    SegmentLabel, else segment number; --image may be its DICOM series folder.
 
     Writes one row per lesion: longest axial diameter with endpoints, short
     axis, 3D diameter, volumes, slices, centroid and QC flags (mesh convention,
@@ -66,6 +75,7 @@ def measure_command(mask, image, lesions, connectivity, label, organ, patient_id
             connectivity=int(connectivity), label=label,
             geometry_atol=GEOMETRY_ATOL_MM if geometry_atol is None else geometry_atol,
             allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
+            allow_uneven_slices=allow_uneven_slices, fractional_threshold=fractional_threshold,
         )
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)

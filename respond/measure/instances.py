@@ -12,8 +12,8 @@ Two conventions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, Literal
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
 import numpy as np
 from scipy import ndimage
@@ -32,13 +32,16 @@ class LesionInstance:
 
     ``bbox`` is the lesion's bounding box as slices of the mask array in numpy
     order (k, j, i); ``mask`` is the boolean lesion mask cropped to that box.
-    ``label`` is the mask value the lesion comes from.
+    ``label`` is the mask value the lesion comes from (the segment number for
+    a DICOM SEG). ``info`` holds extra lesion-table columns (for a SEG segment:
+    ``segment_number, segment_label, tracking_id, tracking_uid``).
     """
 
     lesion_id: str
     label: int
     bbox: tuple[slice, slice, slice]
     mask: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def voxel_count(self) -> int:
@@ -100,6 +103,21 @@ def find_lesions(
             value=[int(v) for v in values[:10]],
         )
     return _component_instances(foreground, int(values[0]), connectivity, offset)
+
+
+def segment_instances(seg, *, label: int | None = None) -> list[LesionInstance]:
+    """Lesion instances of a DICOM SEG (:class:`respond.io.dicom.SegMask`): one per non-empty segment.
+
+    Each segment is one lesion whatever its shape (several pieces stay one
+    lesion, like a label) and overlapping segments stay separate lesions. The
+    id is the segment's lesion id (TrackingID, else SegmentLabel, else number);
+    ``label`` keeps only that segment number.
+    """
+    return [
+        LesionInstance(s.lesion_id, s.number, s.bbox, s.mask, s.info())
+        for s in seg.segments
+        if s.bbox is not None and (label is None or s.number == label)
+    ]
 
 
 def nonzero_box(array: np.ndarray) -> tuple[slice, ...] | None:
