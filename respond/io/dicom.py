@@ -36,14 +36,27 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Sequence
+from typing import Final
 
 import numpy as np
 import SimpleITK as sitk
 
-from respond.errors import GeometryError, GeometryMismatchError, ImageFileError, MaskValueError
+from respond.errors import (
+    GeometryError,
+    GeometryMismatchError,
+    ImageFileError,
+    MaskValueError,
+)
+from respond.io.images import (
+    DIRECTION_ATOL,
+    GEOMETRY_ATOL_MM,
+    Geometry,
+    _check_file,
+    _dicom_series_files,
+)
 
 #: Two slices whose positions along the slice normal differ by less than this (mm)
 #: are duplicates (the same position acquired twice, e.g. a repeated or multi-echo slice).
@@ -104,7 +117,7 @@ def is_dicom_seg(path: str | os.PathLike) -> bool:
 
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
-    except Exception:
+    except Exception:  # noqa: BLE001 - a file pydicom cannot parse is simply not a SEG
         return False
     return str(ds.get("SOPClassUID", "")) in SEG_SOP_CLASSES
 
@@ -127,7 +140,7 @@ class SeriesLayout:
     positions_mm: tuple[float, ...]
     slice_index: tuple[int, ...]
     missing: tuple[int, ...]
-    geometry: "Geometry"  # noqa: F821 - respond.io.images.Geometry
+    geometry: Geometry
 
 
 def _series_error(message: str, folder: Path, code: str = "image.dicom_series", value=None) -> ImageFileError:
@@ -149,8 +162,6 @@ def _read_headers(files: Sequence[str], folder: Path) -> list:
 
 def series_layout(folder: str | os.PathLike, *, allow_uneven_slices: bool = False) -> SeriesLayout:
     """Check the slice headers of the one DICOM series in ``folder`` and return its layout (no voxels read)."""
-    from respond.io.images import Geometry, _dicom_series_files
-
     folder = Path(folder)
     files = _dicom_series_files(folder)
     headers = _read_headers(files, folder)
@@ -232,7 +243,7 @@ def series_layout(folder: str | os.PathLike, *, allow_uneven_slices: bool = Fals
             "of the first slice's normal (gantry tilt or a sheared stack); resample it to an orthogonal grid first",
             folder, "image.dicom_sheared")
     n_slices = int(index[-1]) + 1
-    missing = tuple(sorted(set(range(n_slices)) - set(int(i) for i in index)))
+    missing = tuple(sorted(set(range(n_slices)) - {int(i) for i in index}))
     direction = np.column_stack([row, col, normal])
     geometry = Geometry(
         size=(shape[1], shape[0], n_slices),
@@ -246,11 +257,12 @@ def series_layout(folder: str | os.PathLike, *, allow_uneven_slices: bool = Fals
 
 
 def _gap_phrase(along: np.ndarray, gaps: np.ndarray, n: int, nominal: float) -> str:
-    ratio = gaps[n] / nominal
+    ratio = float(gaps[n] / nominal)
+    whole = int(np.rint(ratio))
     phrase = f"gap of {gaps[n]:.4g} mm between slice positions {along[n]:.4g} and {along[n + 1]:.4g} mm"
-    if ratio > 1.5 and abs(ratio - round(ratio)) <= SLICE_GAP_RTOL * round(ratio):
-        absent = ", ".join(f"{along[n] + m * nominal:.4g}" for m in range(1, int(round(ratio))))
-        phrase += f" ({int(round(ratio)) - 1} slice(s) missing at {absent} mm)"
+    if whole >= 2 and abs(ratio - whole) <= SLICE_GAP_RTOL * whole:
+        absent = ", ".join(f"{along[n] + m * nominal:.4g}" for m in range(1, whole))
+        phrase += f" ({whole - 1} slice(s) missing at {absent} mm)"
     return phrase
 
 
@@ -336,7 +348,7 @@ class SegMask:
     """A DICOM SEG read as per-segment binary masks on one grid (see the module docstring)."""
 
     file: str
-    geometry: "Geometry"  # noqa: F821
+    geometry: Geometry
     segments: tuple[Segment, ...]
     segmentation_type: str
     study_date: dt.date | None = None
@@ -409,7 +421,7 @@ def segment_lesion_ids(numbers: Sequence[int], labels: Sequence[str], tracking_i
 def read_seg(
     path: str | os.PathLike,
     *,
-    grid: "Geometry | None" = None,  # noqa: F821
+    grid: Geometry | None = None,
     geometry_atol: float | None = None,
     direction_atol: float | None = None,
     fractional_threshold: float = FRACTIONAL_THRESHOLD,
@@ -426,8 +438,6 @@ def read_seg(
     frames are then placed on the grid without resampling (axes may be
     permuted or flipped).
     """
-    from respond.io.images import DIRECTION_ATOL, GEOMETRY_ATOL_MM, Geometry, _check_file
-
     geometry_atol = GEOMETRY_ATOL_MM if geometry_atol is None else geometry_atol
     direction_atol = DIRECTION_ATOL if direction_atol is None else direction_atol
     if not 0.0 < fractional_threshold <= 1.0:
@@ -491,7 +501,7 @@ def read_seg(
     return SegMask(file, target, tuple(segments), seg_type, _header_date(seg, ("StudyDate",), file)[0], referenced)
 
 
-def _placement(seg: "Geometry", grid: "Geometry", atol: float, datol: float,  # noqa: F821
+def _placement(seg: Geometry, grid: Geometry, atol: float, datol: float,
                file: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer map from SEG index (x, y, z) to grid index: ``grid = offset + matrix @ seg``."""
     seg_d, grid_d = seg.direction_matrix, grid.direction_matrix
@@ -522,7 +532,7 @@ def _placement(seg: "Geometry", grid: "Geometry", atol: float, datol: float,  # 
     return offset, matrix
 
 
-def _segment_on_grid(binary: np.ndarray, place, grid: "Geometry", number: int,  # noqa: F821
+def _segment_on_grid(binary: np.ndarray, place, grid: Geometry, number: int,
                      file: str) -> tuple[tuple[slice, slice, slice] | None, np.ndarray]:
     """One segment's (box, cropped mask) on ``grid``; ``binary`` is in the SEG's (k, j, i) order."""
     from respond.measure.instances import nonzero_box
@@ -587,8 +597,6 @@ def study_date(path: str | os.PathLike) -> tuple[dt.date | None, str | None]:
 
     path = Path(path)
     if path.is_dir():
-        from respond.io.images import _dicom_series_files
-
         first = _dicom_series_files(path)[0]
         ds = pydicom.dcmread(first, stop_before_pixels=True, specific_tags=list(_HEADER_TAGS))
         return _header_date(ds, ("StudyDate", "SeriesDate", "AcquisitionDate"), str(path))

@@ -10,8 +10,8 @@ export.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import SimpleITK as sitk
@@ -142,7 +142,7 @@ def write_dicom_seg(
     slices = []
     for ds in sources:
         index = reference.TransformPhysicalPointToContinuousIndex([float(v) for v in ds.ImagePositionPatient])
-        slices.append(int(round(index[2])))
+        slices.append(int(np.rint(index[2])))
     stack = np.stack([sitk.GetArrayFromImage(s) for s in segments], axis=-1)[slices]
     if fractional:
         pixel_array = np.clip(stack.astype(np.float32), 0.0, 1.0)
