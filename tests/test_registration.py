@@ -39,13 +39,14 @@ def _lesion_points(series) -> np.ndarray:
 @pytest.fixture(scope="module")
 def rigid_results(series):
     base = series.scans[0]
+    # The first follow-up and the sagittal one (the hardest motion); tests/test_tracking.py checks all three.
     return [register_to_baseline(base.image, scan.image, fixed_mask=base.mask, moving_mask=scan.mask)
-            for scan in series.scans[1:]]
+            for scan in series.scans[1:3]]
 
 
 def test_rigid_recovers_known_motion_below_1mm_at_the_lesions(series, rigid_results):
     points = _lesion_points(series)
-    for scan, result in zip(series.scans[1:], rigid_results):
+    for scan, result in zip(series.scans[1:3], rigid_results):
         error = transform_error_mm(result.transform, scan.transform, points)
         assert error.max() < MAX_ERROR_MM, (scan.date, error.max())
         assert result.plausible and result.method == "image" and result.kind == "rigid"
@@ -55,7 +56,7 @@ def test_rigid_recovers_known_motion_below_1mm_at_the_lesions(series, rigid_resu
 
 
 def test_sagittal_follow_up_is_registered(series, rigid_results):
-    sagittal = [n for n, s in enumerate(series.scans[1:]) if s.image.GetDirection() != (1, 0, 0, 0, 1, 0, 0, 0, 1)]
+    sagittal = [n for n, s in enumerate(series.scans[1:3]) if s.image.GetDirection() != (1, 0, 0, 0, 1, 0, 0, 0, 1)]
     assert sagittal, "the reference series has a sagittal follow-up"
     scan, result = series.scans[1 + sagittal[0]], rigid_results[sagittal[0]]
     assert rotation_and_scale(scan.transform)[0] > 9.5  # the hardest motion of the series (10°, 20 mm)
@@ -117,13 +118,12 @@ def test_unknown_transform_kind_is_refused(series):
         register_to_baseline(series.scans[0].image, series.scans[1].image, transform="bspline")  # type: ignore
 
 
-def test_rotation_beyond_the_limit_is_flagged(series, rigid_results):
+def test_rotation_beyond_the_limit_is_flagged(rigid_results):
     result = rigid_results[0]  # a 5° motion
     problems = _check(result, RegistrationSettings(max_rotation_deg=3.0))
-    assert problems and "rotation" in problems[0]
-    flagged = register_to_baseline(series.scans[0].image, series.scans[1].image,
-                                   settings=RegistrationSettings(max_rotation_deg=3.0))
-    assert not flagged.plausible and "exceeds 3°" in flagged.problems[0]
+    assert len(problems) == 1 and "rotation 5.0° exceeds 3°" in problems[0]
+    assert not dataclasses.replace(result, problems=problems).plausible
+    # End to end (register_to_baseline → track → failures) in tests/test_tracking.py.
 
 
 def test_diverged_or_non_finite_metric_is_flagged(rigid_results):

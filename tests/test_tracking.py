@@ -1,6 +1,7 @@
 """Lesion tracking: the matcher on hand-made regions, and whole synthetic series against their truth."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -12,9 +13,13 @@ import respond
 from respond.lesions import Component, MatchLimits, Region, Tracker, track
 from respond.measure import measure_mask
 from respond.measure.instances import find_lesions
+from respond.registration import RegistrationSettings, transform_error_mm
 from respond.testing.series import default_series
 
 sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(2)
+
+#: Cheaper registration for tests about tracking logic, not registration accuracy (which use the defaults).
+FAST = RegistrationSettings(samples_per_level=8000, level_spacings_mm=(12.0, 6.0))
 
 
 # --------------------------------------------------------------------------- matcher on boxes
@@ -180,6 +185,14 @@ def test_every_lesion_keeps_its_true_identity_at_every_scan(series, tracked):
     assert len(identity) == result.lesions.lesion_id.nunique()
 
 
+def test_recovered_transforms_are_within_1mm_at_the_lesions(series, tracked):
+    result, _ = tracked
+    points = np.array([p.center_mm for scan in series.scans for pieces in scan.spec.lesions.values() for p in pieces])
+    for scan in series.scans[1:]:
+        error = transform_error_mm(result.transforms[("P1", scan.date)], scan.transform, points)
+        assert error.max() < 1.0, (scan.date, error.max())
+
+
 def test_lesion_table_carries_native_diameters(series, tracked):
     result, _ = tracked
     lesions = result.lesions
@@ -258,7 +271,7 @@ def test_a_bad_patient_does_not_stop_the_others(series, tmp_path):
     (tmp_path / "broken_mask.nii.gz").write_bytes(b"")
     bad.loc[bad.index[0], "mask"] = "broken_mask.nii.gz"
     pd.concat([good, bad]).to_csv(tmp_path / "two.csv", index=False)
-    result = track(tmp_path / "two.csv")
+    result = track(tmp_path / "two.csv", settings=FAST)
     assert set(result.lesions.patient_id) == {"P1"}
     failure = result.failures.iloc[0]
     assert failure.patient_id == "P2" and failure.stage == "read" and "broken_mask" in failure.message
@@ -269,7 +282,7 @@ def test_implausible_registration_is_reported_not_used(series, tmp_path):
     frame = pd.read_csv(manifest)
     two = frame[frame.date.isin([series.scans[0].date.isoformat(), series.scans[1].date.isoformat()])]
     two.to_csv(tmp_path / "two.csv", index=False)
-    strict = respond.registration.RegistrationSettings(max_rotation_deg=2.0)
+    strict = dataclasses.replace(FAST, max_rotation_deg=2.0)
     result = track(tmp_path / "two.csv", settings=strict)
     assert result.lesions.empty
     failure = result.failures.iloc[0]

@@ -12,9 +12,13 @@ from click.testing import CliRunner
 from respond.cli import main
 from respond.errors import InputTableError
 from respond.lesions import read_links, read_manifest, track
+from respond.registration import RegistrationSettings
 from respond.testing.series import default_series
 
 sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(2)
+
+#: Cheaper registration: these tests are about links, not registration accuracy.
+FAST = RegistrationSettings(samples_per_level=8000, level_spacings_mm=(12.0, 6.0))
 
 
 def write_mask(path, centres, radius=4.0, size=24, spacing=2.0):
@@ -197,7 +201,7 @@ def two_scans(tmp_path_factory):
 
 def test_manual_links_override_the_matcher(two_scans, tmp_path):
     path, series = two_scans
-    auto = track(path)
+    auto = track(path, settings=FAST)
     follow = series.scans[1].date
     matched = auto.matches[(auto.matches.date == follow) & (auto.matches.status == "matched")]
     label, lesion = matched.iloc[0].source_label, matched.iloc[0].lesion_id
@@ -210,7 +214,7 @@ def test_manual_links_override_the_matcher(two_scans, tmp_path):
          "source_label": auto.matches[(auto.matches.date == follow) & (auto.matches.status == "new")].iloc[0].source_label,
          "lesion_id": "F-reader", "action": "link"},
     ]).to_csv(links, index=False)
-    result = track(path, links=links)
+    result = track(path, links=links, settings=FAST)
     status = result.matches[result.matches.date == follow].set_index("lesion_id").status
     assert status[lesion] == "disappeared"
     assert status["F-reader"] == "new"

@@ -471,7 +471,8 @@ def track(
             else:  # pragma: no cover - defensive
                 record = {"patient_id": pid, "error_code": "internal.error", "message": repr(error)}
             failures.append({"stage": exc.stage, **record})
-            output.registrations.extend(patient.registrations)  # say which registration failed
+            output.registrations.extend(patient.registrations)  # say which registration failed …
+            output.transforms.update(patient.transforms)  # … and keep its transform for inspection
             continue
         except Exception as exc:  # one patient's unexpected crash never stops the others
             failures.append({"patient_id": pid, "stage": "track", "error_code": "internal.error",
