@@ -23,7 +23,11 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from respond.registration import RegistrationSettings, register_to_baseline, transform_error_mm
+from respond.registration import (
+    RegistrationSettings,
+    register_to_baseline,
+    transform_error_mm,
+)
 from respond.testing.series import SAGITTAL, Piece, ScanSpec, make_series
 
 SIZE = (256, 256, 180)

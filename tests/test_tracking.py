@@ -229,7 +229,7 @@ def test_sagittal_scan_is_measured_on_an_axial_reformat(series, tracked):
 
 
 def test_outputs_are_written_and_evaluate_reads_the_lesion_table(tracked, tmp_path):
-    result, folder = tracked
+    _, folder = tracked
     out = folder / "out"
     for name in ("lesions.csv", "matches.csv", "registrations.csv", "failures.csv"):
         assert (out / name).is_file()

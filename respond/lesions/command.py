@@ -68,7 +68,7 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
         sys.exit(EXIT_CANNOT_START)
     n_patients = result.lesions["patient_id"].nunique()
     click.echo(f"{n_patients} patient(s) tracked: {len(result.lesions)} lesion rows")
-    flagged = result.registrations[result.registrations["plausible"] == False]  # noqa: E712
+    flagged = result.registrations[result.registrations["plausible"] == False]
     if len(flagged):
         click.echo(f"{len(flagged)} registration(s) flagged implausible: see registrations.csv", err=True)
     click.echo(f"results written to {out}/ (lesions.csv, matches.csv, registrations.csv, failures.csv, transforms/)")

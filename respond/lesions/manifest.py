@@ -27,8 +27,14 @@ from pathlib import Path
 import pandas as pd
 
 from respond.config import normalise_organ
-from respond.errors import InputTableError, RespondError
-from respond.io.lesion_table import _check_duplicates, _load, _patient_ids, _require_columns, _RowParser
+from respond.errors import RespondError
+from respond.io.lesion_table import (
+    _check_duplicates,
+    _load,
+    _patient_ids,
+    _require_columns,
+    _RowParser,
+)
 from respond.tables import MANIFEST, C, Table
 
 ManifestSource = str | os.PathLike | pd.DataFrame

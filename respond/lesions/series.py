@@ -33,9 +33,10 @@ import os
 import re
 import tempfile
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,13 @@ from respond.errors import RegistrationError, RespondError
 from respond.io.dicom import is_dicom_seg, read_seg
 from respond.io.images import Geometry, load_pair, read_image, read_mask
 from respond.io.writers import write_csv
-from respond.lesions.manifest import Link, Manifest, ManifestSource, read_links, read_manifest
+from respond.lesions.manifest import (
+    Link,
+    Manifest,
+    ManifestSource,
+    read_links,
+    read_manifest,
+)
 from respond.lesions.tracking import Component, Decision, MatchLimits, Region, Tracker
 from respond.measure import write_lesion_csv
 from respond.measure.axial import axial_frame
@@ -474,7 +481,7 @@ def track(
             output.registrations.extend(patient.registrations)  # say which registration failed …
             output.transforms.update(patient.transforms)  # … and keep its transform for inspection
             continue
-        except Exception as exc:  # one patient's unexpected crash never stops the others
+        except Exception as exc:  # noqa: BLE001 - one patient's unexpected crash never stops the others
             failures.append({"patient_id": pid, "stage": "track", "error_code": "internal.error",
                              "message": f"{type(exc).__name__}: {exc} "
                                         f"({traceback.format_exc(limit=2).splitlines()[-1]})"})

@@ -23,8 +23,9 @@ so a lesion that disappears and reappears keeps its id:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Final, Iterable
+from typing import Final
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -77,7 +78,7 @@ class Region:
     def voxels(self) -> int:
         return int(np.count_nonzero(self.mask))
 
-    def intersection(self, other: "Region") -> int:
+    def intersection(self, other: Region) -> int:
         lo = np.maximum(self.offset, other.offset)
         hi = np.minimum(self.offset + self.mask.shape, other.offset + other.mask.shape)
         if np.any(hi <= lo):
@@ -87,7 +88,7 @@ class Region:
         return int(np.count_nonzero(a & b))
 
     @staticmethod
-    def union(regions: Iterable["Region"]) -> "Region":
+    def union(regions: Iterable[Region]) -> Region:
         regions = [r for r in regions]
         if len(regions) == 1:
             return regions[0]

@@ -278,7 +278,8 @@ def warp_labels(labels: sitk.Image, reference: sitk.Image, transform: sitk.Trans
 def mask_dice(fixed_mask: sitk.Image, moving_mask: sitk.Image, transform: sitk.Transform) -> float:
     """Dice of two masks (non-zero = inside) in the fixed frame; NaN when both are empty."""
     fixed = sitk.GetArrayViewFromImage(fixed_mask) != 0
-    moved = sitk.GetArrayViewFromImage(warp_labels(moving_mask, fixed_mask, transform)) != 0
+    warped = warp_labels(moving_mask, fixed_mask, transform)  # keep the image alive while its pixels are read
+    moved = sitk.GetArrayViewFromImage(warped) != 0
     total = int(fixed.sum()) + int(moved.sum())
     if total == 0:
         return math.nan
@@ -398,8 +399,8 @@ def register_to_baseline(
         if fixed_mask is None or moving_mask is None:
             raise ValueError("without images, both masks are needed to align the scans")
         if not _any(fixed_mask) or not _any(moving_mask):
-            return replace(identity_result(notes=("no image and an empty mask: nothing to align on; "
-                                                  "scanner coordinates used as they are",)),
+            return replace(identity_result(notes=(("no image and an empty mask: nothing to align on; "
+                                                   "scanner coordinates used as they are"),)),
                            seconds=time.perf_counter() - started)
         method, metric = "masks", "mean_squares_distance"
         notes.append("images absent: aligned on the lesion masks' distance maps (lesions change between "
