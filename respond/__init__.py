@@ -2,6 +2,7 @@
 
 Public API::
 
+    respond.assess("manifest.csv", out="results/", patients="patients.csv")   # the whole chain
     respond.evaluate(lesions, clinical=None, criteria=None, config=None, patients=None, adjudications=None)
     respond.evaluate_sdtm(tu, tr, rs=None, ...)      # CDISC SDTM tumour domains in
     respond.load_criteria("recist1.1")
@@ -27,6 +28,8 @@ _API = {
     "Evaluation": ("respond.criteria", "Evaluation"),
     "evaluate": ("respond.criteria", "evaluate"),
     "evaluate_sdtm": ("respond.criteria", "evaluate_sdtm"),
+    "assess": ("respond.pipeline", "assess"),
+    "Assessment": ("respond.pipeline", "Assessment"),
     "km": ("respond.endpoints", "km"),
     "summarize": ("respond.endpoints", "summarize"),
     "track": ("respond.lesions", "track"),

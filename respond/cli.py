@@ -127,11 +127,13 @@ from respond.endpoints.command import summarize_command  # noqa: E402
 from respond.measure.command import measure_command  # noqa: E402
 from respond.lesions.command import track_command  # noqa: E402
 from respond.report.command import report_command  # noqa: E402
+from respond.pipeline.command import assess_command  # noqa: E402
 
 main.add_command(summarize_command, "summarize")
 main.add_command(measure_command, "measure")
 main.add_command(track_command, "track")
 main.add_command(report_command, "report")
+main.add_command(assess_command, "assess")
 
 
 if __name__ == "__main__":  # pragma: no cover

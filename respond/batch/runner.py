@@ -12,6 +12,9 @@
   only what is missing or changed. Failures are reused too unless
   ``retry_failed``. Outcomes are written atomically, so a killed run never
   leaves a half-written one.
+- **Reproducible**: workers run ITK single-threaded by default, so that a
+  patient's registration — and so every table — is the same bit for bit on
+  every run; parallelism comes from running patients side by side.
 - **Executors**: ``local`` keeps up to ``workers`` processes running on this
   machine; ``dask`` submits each patient to a ``dask.distributed`` cluster,
   where it again runs in its own process.
@@ -103,7 +106,7 @@ def _signal_name(code: int) -> str:
 
 
 def _worker_env(threads: int | None) -> dict[str, str]:
-    """Environment of a worker: ITK's thread count split between the workers."""
+    """Environment of a worker: ITK's thread count capped at ``threads``."""
     env = dict(os.environ)
     if threads is not None:
         env["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = str(threads)
@@ -169,6 +172,7 @@ def run_jobs(
     scheduler: Any = None,
     progress: bool | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    threads_per_worker: int | None = 1,
 ) -> list[Outcome]:
     """Run every job in its own process; outcomes in the order of ``jobs``.
 
@@ -178,7 +182,10 @@ def run_jobs(
     address or a ``dask.distributed.Client``; a local cluster of ``workers``
     processes when None. ``progress``: show a progress bar (default: only on
     an interactive terminal outside CI). ``on_outcome`` is called as each
-    patient finishes.
+    patient finishes. ``threads_per_worker`` caps ITK's threads in each
+    worker (default 1: ITK's multi-threaded registration is not bit-for-bit
+    reproducible, and parallelism comes from the workers); None leaves
+    ITK's default.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -202,16 +209,16 @@ def run_jobs(
                 on_outcome(outcome)
 
         if executor == "local":
-            _run_local(jobs, pending, workers, timeout_s, done)
+            _run_local(jobs, pending, workers, timeout_s, done, threads_per_worker)
         elif executor == "dask":
-            _run_dask(jobs, pending, workers, timeout_s, scheduler, done)
+            _run_dask(jobs, pending, workers, timeout_s, scheduler, done, threads_per_worker)
         else:
             raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
     return [outcomes[i] for i in range(len(jobs))]
 
 
 def _run_local(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,
-               done: Callable[[int, Outcome], None]) -> None:
+               done: Callable[[int, Outcome], None], threads: int | None) -> None:
     queue = list(pending)
     running: dict[int, _Running] = {}
     with tempfile.TemporaryDirectory(prefix="respond-batch-") as scratch:
@@ -219,7 +226,7 @@ def _run_local(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s:
             while queue or running:
                 while queue and len(running) < workers:
                     i = queue.pop(0)
-                    running[i] = _start(jobs[i], Path(scratch), threads=max(1, (os.cpu_count() or 1) // workers))
+                    running[i] = _start(jobs[i], Path(scratch), threads=threads)
                 for i, run in list(running.items()):
                     timed_out = timeout_s is not None and time.monotonic() - run.started > timeout_s
                     if timed_out:
@@ -236,10 +243,10 @@ def _run_local(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s:
                 run.process.wait()
 
 
-def run_isolated(job: Job, timeout_s: float | None = None) -> Outcome:
+def run_isolated(job: Job, timeout_s: float | None = None, threads: int | None = 1) -> Outcome:
     """Run one job in a child process and wait for it (used on Dask workers)."""
     with tempfile.TemporaryDirectory(prefix="respond-job-") as scratch:
-        run = _start(job, Path(scratch))
+        run = _start(job, Path(scratch), threads=threads)
         try:
             run.process.wait(timeout=timeout_s)
             timed_out = False
@@ -251,7 +258,7 @@ def run_isolated(job: Job, timeout_s: float | None = None) -> Outcome:
 
 
 def _run_dask(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,
-              scheduler: str | None, done: Callable[[int, Outcome], None]) -> None:
+              scheduler: Any, done: Callable[[int, Outcome], None], threads: int | None) -> None:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -267,7 +274,8 @@ def _run_dask(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: 
                                dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = {client.submit(run_isolated, jobs[i], timeout_s, key=f"respond-{jobs[i].key}-{i}", pure=False): i
+        futures = {client.submit(run_isolated, jobs[i], timeout_s, threads, key=f"respond-{jobs[i].key}-{i}",
+                                 pure=False): i
                    for i in pending}
         for future in as_completed(futures):
             i = futures[future]

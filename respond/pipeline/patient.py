@@ -1,0 +1,62 @@
+"""The imaging work of one patient, run in a worker process by :func:`respond.pipeline.assess`."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+#: Environment variable for fault injection when validating a deployment or
+#: testing the batch: ``kill:P1,hang:P2`` kills the worker of patient P1
+#: (SIGKILL, as the out-of-memory killer would) and hangs that of P2.
+FAULT_VARIABLE: Final = "RESPOND_INJECT_FAULT"
+
+
+def _inject_fault(patient_id: str) -> None:
+    for item in filter(None, os.environ.get(FAULT_VARIABLE, "").split(",")):
+        action, _, target = item.partition(":")
+        if target != patient_id:
+            continue
+        if action == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif action == "hang":
+            time.sleep(3600)
+
+
+def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
+    """Read, register, track and measure one patient's scans.
+
+    Returns the patient's ``lesions``, ``matches``, ``registrations`` and
+    ``failures`` tables and ``seconds`` per stage. Transforms are written to
+    ``payload["transforms_dir"]`` (one ITK file per follow-up).
+    """
+    from respond.lesions import track
+    from respond.lesions.manifest import Manifest
+
+    started = time.perf_counter()
+    _inject_fault(payload["patient_id"])
+    scans = pd.DataFrame(payload["scans"])
+    scans["mask"] = scans["mask"].map(Path)
+    scans["image"] = scans["image"].map(lambda p: Path(p) if p else None)
+    manifest = Manifest(scans, [], payload["manifest"] if isinstance(payload["manifest"], str) else "<DataFrame>")
+    options = payload["options"]
+    result = track(manifest, lesions=options["lesions"], transform=options["transform"],
+                   allow_resample_mask=options["allow_resample_mask"],
+                   allow_implausible=options["allow_implausible"])
+    transforms_dir = Path(payload["transforms_dir"])
+    if transforms_dir.name == "transforms":  # an output folder was given
+        from respond.lesions.series import _write_transform, transform_file
+
+        for (pid, date), transform in result.transforms.items():
+            _write_transform(transform, transforms_dir.parent / transform_file(pid, date))
+    total = time.perf_counter() - started
+    register = float(pd.to_numeric(result.registrations.get("seconds"), errors="coerce").fillna(0).sum()) \
+        if len(result.registrations) else 0.0
+    return {
+        "lesions": result.lesions, "matches": result.matches, "registrations": result.registrations,
+        "failures": result.failures,
+        "seconds": {"register": register, "read+measure+track": max(0.0, total - register)},
+    }
