@@ -14,12 +14,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-DEMO := fixtures/demo
+COHORT := fixtures/demo-cohort
 
-demo: $(STAMP)
-	$(BIN)/respond evaluate $(DEMO)/lesions.csv --clinical $(DEMO)/clinical.csv \
-		--patients $(DEMO)/patients.csv --out demo-output
-	@echo "demo results: $(CURDIR)/demo-output (timepoints.csv, best_response.csv, targets.csv, run.json)"
+$(COHORT)/manifest.csv: fixtures/make_demo_cohort.py respond/testing/cohort.py respond/testing/series.py | $(STAMP)
+	$(BIN)/python fixtures/make_demo_cohort.py $(COHORT)
+
+demo: $(STAMP) $(COHORT)/manifest.csv
+	$(BIN)/respond assess $(COHORT)/manifest.csv --patients $(COHORT)/patients.csv \
+		--out demo-output --workers 2
+	@echo "demo results: $(CURDIR)/demo-output (open report.html in a browser)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -28,4 +31,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache $(COHORT)
