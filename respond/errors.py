@@ -119,3 +119,11 @@ class RegistrationError(RespondError, RuntimeError):
     """A follow-up scan could not be registered to the baseline, or the result is implausible."""
 
     default_code = "registration.failed"
+
+
+#: Exit code of every command when every patient was assessed.
+EXIT_OK = 0
+#: Exit code when the run could not start (bad argument, configuration or table).
+EXIT_CANNOT_START = 2
+#: Exit code when some patients failed; the others' results are written.
+EXIT_SOME_FAILED = 3

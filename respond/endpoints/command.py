@@ -38,7 +38,7 @@ def _times(ctx, param, value: str | None):
 def summarize_command(run_dir: Path, rate_times, death_as_event, confirm_local_failure, confidence,
                       lesions, patients, adjudications, out) -> None:
     """Recompute the clinical endpoints (events.csv, summary.csv) of an evaluate output folder."""
-    from respond.cli import EXIT_CANNOT_START, EXIT_SOME_FAILED
+    from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED
     from respond.endpoints import summarize
 
     try:

@@ -12,7 +12,6 @@ import click
 
 #: Exit code when the measurement cannot start (bad input file, mask or geometry),
 #: as for the other respond commands.
-EXIT_CANNOT_START = 2
 
 #: Connectivity choices on the command line (neighbours; see respond.measure.instances.CONNECTIVITIES).
 CONNECTIVITY_CHOICES = ("6", "18", "26")
@@ -65,7 +64,7 @@ def measure_command(mask, image, lesions, connectivity, label, organ, patient_id
     as pyradiomics). An empty mask writes the header only. With --patient-id
     and --date the file feeds `respond evaluate` directly.
     """
-    from respond.errors import RespondError
+    from respond.errors import EXIT_CANNOT_START, RespondError
     from respond.io.images import GEOMETRY_ATOL_MM
     from respond.measure import measure_mask, write_lesion_csv
 

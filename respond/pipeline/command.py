@@ -6,11 +6,8 @@ from pathlib import Path
 
 import click
 
-from respond.errors import RespondError
+from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
 
-EXIT_OK = 0
-EXIT_CANNOT_START = 2
-EXIT_SOME_FAILED = 3
 
 
 @click.command("assess")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from respond.errors import RespondError
+from respond.errors import EXIT_CANNOT_START, RespondError
 
 
 @click.command("report")
@@ -21,10 +21,10 @@ def report_command(run_dir: Path, out: Path | None, title: str | None) -> None:
     if not (run_dir / "best_response.csv").is_file():
         click.echo(f"error: {run_dir} holds no best_response.csv: give the output folder of "
                    "respond evaluate or respond assess", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_CANNOT_START)
     try:
         path = write_report(run_dir, out=out, title=title)
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_CANNOT_START)
     click.echo(f"report written to {path} (and {run_dir / 'responses.xlsx'})")
