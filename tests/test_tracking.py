@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import respond
 from respond.lesions import Component, MatchLimits, Region, Tracker, track
@@ -292,3 +294,32 @@ def test_implausible_registration_is_reported_not_used(series, tmp_path):
     assert not flagged.plausible and "exceeds 2°" in flagged.problems
     used = track(tmp_path / "two.csv", settings=strict, allow_implausible=True)
     assert used.failures.empty and not used.registrations.plausible.all()
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 6), shift=st.tuples(*(st.integers(-2, 2),) * 3), seed=st.integers(0, 10_000),
+       drop=st.sets(st.integers(0, 5), max_size=2))
+def test_identity_survives_small_motion_reordering_and_disappearance(n, shift, seed, drop):
+    """Lesions on a 20-voxel lattice, moved by ≤ 2 voxels and listed in any order, keep their ids;
+    dropped ones are 'disappeared' and come back under their own id."""
+    rng = np.random.default_rng(seed)
+    corners = [np.array([20 * k, 0, 0]) for k in range(n)]
+    sizes = [rng.integers(3, 8, size=3) for _ in range(n)]
+    t = Tracker()
+    base = t.update([box(str(k + 1), c, c + s) for k, (c, s) in enumerate(zip(corners, sizes))])
+    assert [d.lesion_id for d in base] == [str(k + 1) for k in range(n)]
+    order = rng.permutation(n)
+    present = [k for k in order if k not in drop]
+    comps = [box(f"c{k}", corners[k] + shift, corners[k] + shift + sizes[k]) for k in present]
+    d = by_id(t.update(comps))
+    for k in range(n):
+        if k in drop:
+            assert d[str(k + 1)].status == "disappeared"
+        else:
+            assert d[str(k + 1)].status == "matched" and d[str(k + 1)].source_labels == (f"c{k}",)
+    assert len(d) == n  # nothing new, nothing lost
+    back = by_id(t.update([box(f"r{k}", corners[k], corners[k] + sizes[k]) for k in range(n)]))
+    assert all(back[str(k + 1)].source_labels == (f"r{k}",) for k in range(n))
