@@ -130,7 +130,7 @@ def test_report_renders_in_headless_chromium_with_every_image(demo, tmp_path):
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
     done = subprocess.run([CHROMIUM, *flags, "--virtual-time-budget=10000", "--dump-dom",
-                           (out / "report.html").as_uri()], capture_output=True, text=True, timeout=120)
+                           (out / "report.html").as_uri()], capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120)
     loaded = re.search(r'data-images-loaded="(\d+)/(\d+)"', done.stdout)
     assert loaded, done.stderr[-2000:]
     assert int(loaded.group(1)) == int(loaded.group(2)) >= 6
