@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -359,12 +359,3 @@ def read_patients_table(source: TableSource) -> ReadResult:
     _check_duplicates(frame, ["patient_id"], parser)
     return _finish(frame, parser, name)
 
-
-def lookup(frame: pd.DataFrame | None, patient_id: str) -> pd.DataFrame:
-    """Rows of ``frame`` for one patient (empty when the frame is None)."""
-    if frame is None or frame.empty:
-        return pd.DataFrame()
-    return frame[frame["patient_id"] == patient_id]
-
-
-ReadFunction = Callable[[TableSource], ReadResult]

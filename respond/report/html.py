@@ -261,7 +261,7 @@ def _overlay_html(pid: str, scans: pd.DataFrame, lesions: pd.DataFrame) -> str:
 def build_report(source: Any, *, title: str = "respond — response assessment", patients: pd.DataFrame | None = None,
                  scans: pd.DataFrame | None = None, run_info: dict | None = None) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
-    t = load_tables(source, (*plots._TABLES, "matches", "warnings"))
+    t = load_tables(source, (*plots.RUN_TABLES, "matches", "warnings"))
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     criteria = ", ".join(f"{_e(c['name'])} (config {_e(c['sha256'][:16])})" for c in (run_info or {}).get("criteria", []))
     body = [f"<h1>{_e(title)}</h1>",

@@ -40,10 +40,11 @@ PR_LINE_PCT: Final = -30.0
 PD_LINE_PCT: Final = 20.0
 CRITERIA_NAMES: Final = {"recist1.1": "RECIST 1.1", "rano-bm": "RANO-BM"}
 
-_TABLES = ("timepoints", "best_response", "targets", "lesions", "events", "summary", "agreement", "failures")
+#: Output tables the figures and the report read.
+RUN_TABLES = ("timepoints", "best_response", "targets", "lesions", "events", "summary", "agreement", "failures")
 
 
-def load_tables(source: Any, names: Iterable[str] = _TABLES) -> dict[str, pd.DataFrame]:
+def load_tables(source: Any, names: Iterable[str] = RUN_TABLES) -> dict[str, pd.DataFrame]:
     """Tables of a result object (attributes) or of an output folder (CSV files); absent ones are skipped."""
     tables: dict[str, pd.DataFrame] = {}
     if isinstance(source, (str, Path)):
