@@ -115,6 +115,9 @@ def test_report_is_self_contained_with_every_patient(demo):
     for pid in ["DEMO-01", "DEMO-02", "DEMO-03", "DEMO-04", "DEMO-05", "DEMO-06"]:
         assert f'id="p-{pid}"' in page and f'href="#p-{pid}"' in page
     assert "steroid dose 8 mg/day &gt; baseline 2 mg/day" in page  # DEMO-04's rule trace
+    for name in ("waterfall", "spider", "swimmer_rano-bm", "km_ipfs"):  # every figure also as PNG and SVG
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (out / "figures" / f"{name}.svg").read_text(encoding="utf-8")[:2000]
     sheets = pd.ExcelFile(out / "responses.xlsx").sheet_names
     assert sheets[:3] == ["best_response", "timepoints", "targets"] and "events" in sheets
 

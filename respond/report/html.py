@@ -4,8 +4,9 @@
 rates and medians per criteria, agreement between criteria), a per-patient
 table linking to each patient's section, and per patient the timeline of
 responses with the rule trace and, when the scans are known, the measurement
-overlays. It needs no network and no other file. ``DIR/responses.xlsx`` has
-one sheet per table.
+overlays. It needs no network and no other file. Every figure is also
+written to ``DIR/figures/`` as PNG and SVG (for papers), and
+``DIR/responses.xlsx`` has one sheet per table.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import datetime as dt
 import html
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, Final, Iterable
 
@@ -64,8 +66,13 @@ def _resp(value: Any) -> str:
     return f'<span class="resp" style="background:{colour}">{_e(value)}</span>'
 
 
-def figure_html(fig, alt: str) -> str:
-    """A figure as an embedded PNG (base64 data URI), closed after use."""
+def figure_html(fig, alt: str, *, save_as: Path | None = None) -> str:
+    """A figure as an embedded PNG (base64 data URI), closed after use.
+
+    With ``save_as`` (a path without suffix) it is also written as PNG and SVG there.
+    """
+    if save_as is not None:
+        plots.save(fig, save_as)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -194,24 +201,32 @@ def _number(value: Any) -> str:
     return "not reached" if number == float("inf") else f"{number:.3g}"
 
 
-def _figures_section(t: dict[str, pd.DataFrame], patients: pd.DataFrame | None) -> str:
+def _stem(folder: Path | None, name: str) -> Path | None:
+    return None if folder is None else folder / re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def _figures_section(t: dict[str, pd.DataFrame], patients: pd.DataFrame | None, figures: Path | None) -> str:
     parts = ['<h2 id="figures">Figures</h2>']
     timepoints = t["timepoints"]
     with_targets = timepoints[timepoints["baseline_sum_mm"].notna()]
     if len(with_targets):
-        parts.append(figure_html(plots.waterfall(t), "waterfall plot of the best change of the target sum"))
-        parts.append(figure_html(plots.spider(t), "spider plot of the target sum over time"))
+        parts.append(figure_html(plots.waterfall(t), "waterfall plot of the best change of the target sum",
+                                 save_as=_stem(figures, "waterfall")))
+        parts.append(figure_html(plots.spider(t), "spider plot of the target sum over time",
+                                 save_as=_stem(figures, "spider")))
     for cid in dict.fromkeys(timepoints["criteria"]):
-        parts.append(figure_html(plots.swimmer(t, cid, patients=patients), f"swimmer plot, {criteria_name(cid)}"))
+        parts.append(figure_html(plots.swimmer(t, cid, patients=patients), f"swimmer plot, {criteria_name(cid)}",
+                                 save_as=_stem(figures, f"swimmer_{cid}")))
     events = t.get("events")
     if events is not None and len(events):
         for endpoint in ("ipfs", "local_control"):
             if (events["endpoint"] == endpoint).any():
-                parts.append(figure_html(plots.km_plot(events, endpoint), f"Kaplan-Meier plot of {endpoint}"))
+                parts.append(figure_html(plots.km_plot(events, endpoint), f"Kaplan-Meier plot of {endpoint}",
+                                         save_as=_stem(figures, f"km_{endpoint}")))
     return "\n".join(parts)
 
 
-def _patient_sections(t: dict[str, pd.DataFrame], scans: pd.DataFrame | None) -> str:
+def _patient_sections(t: dict[str, pd.DataFrame], scans: pd.DataFrame | None, figures: Path | None) -> str:
     best, timepoints = t["best_response"], t["timepoints"]
     lesions = t.get("lesions")
     parts = ['<h2 id="patients">Patients</h2>']
@@ -240,11 +255,11 @@ def _patient_sections(t: dict[str, pd.DataFrame], scans: pd.DataFrame | None) ->
                             classes={"reason": "reason", "target_sum_mm": "num", "days_from_baseline": "num",
                                      "pct_change_from_baseline": "num", "pct_change_from_nadir": "num"}))
         if scans is not None and lesions is not None:
-            parts.append(_overlay_html(pid, scans, lesions))
+            parts.append(_overlay_html(pid, scans, lesions, figures))
     return "\n".join(parts)
 
 
-def _overlay_html(pid: str, scans: pd.DataFrame, lesions: pd.DataFrame) -> str:
+def _overlay_html(pid: str, scans: pd.DataFrame, lesions: pd.DataFrame, figures: Path | None) -> str:
     from respond.report.overlays import contact_sheet
 
     mine_scans = scans[scans["patient_id"] == pid]
@@ -255,12 +270,13 @@ def _overlay_html(pid: str, scans: pd.DataFrame, lesions: pd.DataFrame) -> str:
         fig = contact_sheet(mine_scans, mine)
     except Exception as exc:  # noqa: BLE001 - a missing scan must not lose the report
         return f'<p class="warn">Measurement overlays unavailable: {_e(exc)}</p>'
-    return figure_html(fig, f"measurement overlays of patient {pid}")
+    return figure_html(fig, f"measurement overlays of patient {pid}", save_as=_stem(figures, f"overlays_{pid}"))
 
 
 def build_report(source: Any, *, title: str = "respond — response assessment", patients: pd.DataFrame | None = None,
-                 scans: pd.DataFrame | None = None, run_info: dict | None = None) -> str:
-    """The report as an HTML string (see :func:`write_report`)."""
+                 scans: pd.DataFrame | None = None, run_info: dict | None = None,
+                 figures: Path | None = None) -> str:
+    """The report as an HTML string (see :func:`write_report`); figures also saved in ``figures`` when given."""
     t = load_tables(source, (*plots.RUN_TABLES, "matches", "warnings"))
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     criteria = ", ".join(f"{_e(c['name'])} (config {_e(c['sha256'][:16])})" for c in (run_info or {}).get("criteria", []))
@@ -268,7 +284,7 @@ def build_report(source: Any, *, title: str = "respond — response assessment",
             f'<p class="meta">respond {_e(__version__)} · report written {when}'
             + (f" · criteria: {criteria}" if criteria else "") + "</p>",
             '<nav><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#patients">Patients</a></nav>',
-            _summary_section(t), _figures_section(t, patients), _patient_sections(t, scans)]
+            _summary_section(t), _figures_section(t, patients, figures), _patient_sections(t, scans, figures)]
     failures = t.get("failures")
     if failures is not None and len(failures):
         body.append('<h2 id="failures">Patients not assessed</h2>')
@@ -294,7 +310,7 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None, title: s
         if path.is_file():
             extra["patients"] = pd.read_csv(path, dtype=str, keep_default_na=False)
     page = build_report(folder, title=title or "respond — response assessment", patients=extra.get("patients"),
-                        scans=extra.get("scans"), run_info=run_info)
+                        scans=extra.get("scans"), run_info=run_info, figures=folder / "figures")
     path = Path(out) if out else folder / "report.html"
     atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     write_workbook(folder, folder / "responses.xlsx")

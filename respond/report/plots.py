@@ -70,13 +70,14 @@ def criteria_name(criteria_id: str) -> str:
 
 def save(fig: Figure, path_stem: str | Path, *, formats: Iterable[str] = ("png", "svg"), dpi: int = 200) -> list[Path]:
     """Save a figure as PNG and SVG next to ``path_stem``; returns the paths."""
+    from respond.io.writers import atomic_write
+
     stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
-        out.append(path)
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        out.append(atomic_write(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi,
+                                                                       bbox_inches="tight")))
     return out
 
 
