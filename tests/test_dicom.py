@@ -121,6 +121,25 @@ def test_missing_slice_allowed_places_slices_at_true_positions(phantom, tmp_path
     assert rows["ld_p1_z"].iloc[0] == pytest.approx(nifti["ld_p1_z"].iloc[0])
 
 
+def test_track_and_assess_take_the_uneven_slices_flag(phantom, tmp_path):
+    import shutil
+
+    import respond
+
+    write_dicom_series(phantom["image"], tmp_path / "series", omit_slices=(4,))
+    shutil.copy(phantom["files"]["a"], tmp_path / "a.nii.gz")
+    manifest = pd.DataFrame([{"patient_id": "P", "date": "2024-01-15", "mask": "a.nii.gz", "image": "series",
+                              "organ": "brain"}])
+    manifest.to_csv(tmp_path / "manifest.csv", index=False)
+    refused = respond.track(tmp_path / "manifest.csv")
+    assert list(refused.failures.error_code) == ["image.dicom_uneven_slices"]
+    tracked = respond.track(tmp_path / "manifest.csv", allow_uneven_slices=True)
+    assert tracked.failures.empty
+    same_measurements(tracked.lesions, measure_mask(phantom["files"]["a"], phantom["files"]["image"]))
+    assessed = respond.assess(tmp_path / "manifest.csv", allow_uneven_slices=True, report=False, progress=False)
+    assert assessed.n_failed == 0 and len(assessed.lesions) == 1
+
+
 def test_irregular_spacing_is_refused_even_when_allowed(phantom, tmp_path):
     image = sitk.Image(phantom["image"])
     files = write_dicom_series(image, tmp_path / "series")

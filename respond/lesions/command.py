@@ -35,10 +35,12 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
               help="Resample a mask whose grid differs from its image (nearest neighbour).")
 @click.option("--allow-implausible", is_flag=True,
               help="Use registrations that fail the plausibility checks (they stay flagged).")
+@click.option("--allow-uneven-slices", is_flag=True,
+              help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
 def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, transform: str, organ: str | None,
                   min_overlap: float | None, max_distance_mm: float | None, connectivity: str,
                   threads: int | None, allow_outside_paths: bool, allow_resample_mask: bool,
-                  allow_implausible: bool) -> None:
+                  allow_implausible: bool, allow_uneven_slices: bool) -> None:
     """Track lesions across each patient's scans listed in MANIFEST (CSV: patient_id, date, mask[, image, organ]).
 
     Writes lesions.csv (one row per lesion per date, ready for `respond
@@ -57,7 +59,8 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
         result = track(manifest, out=out, lesions=lesions, links=links, transform=transform, organ=organ,
                        limits=limits, settings=RegistrationSettings(threads=threads),
                        connectivity=int(connectivity), allow_outside=allow_outside_paths,
-                       allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible)
+                       allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible,
+                       allow_uneven_slices=allow_uneven_slices)
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)

@@ -146,16 +146,19 @@ class _Scan:
     rows: dict[str, dict[str, Any]]  # source label → measurement row
 
 
-def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_resample_mask: bool) -> _Scan:
+def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_resample_mask: bool,
+               allow_uneven_slices: bool = False) -> _Scan:
     mask_file = str(rec["mask"])
     if is_dicom_seg(mask_file):  # DICOM SEG: each segment is a lesion (id from TrackingID / SegmentLabel)
-        image = read_image(rec["image"]) if rec.get("image") is not None else None
+        image = (read_image(rec["image"], allow_uneven_slices=allow_uneven_slices)
+                 if rec.get("image") is not None else None)
         seg = read_seg(mask_file, grid=None if image is None else Geometry.from_image(image))
         mask, instances = seg.union_image(), segment_instances(seg)
         geometry = seg.geometry
     else:
         if rec.get("image") is not None:
-            image, mask = load_pair(rec["image"], rec["mask"], allow_resample_mask=allow_resample_mask)
+            image, mask = load_pair(rec["image"], rec["mask"], allow_resample_mask=allow_resample_mask,
+                                    allow_uneven_slices=allow_uneven_slices)
         else:
             image, mask = None, read_mask(rec["mask"])
         geometry = Geometry.from_image(mask, file=mask_file)
@@ -262,7 +265,8 @@ class _StageError(Exception):
 
 def _track_patient(pid: str, scans: pd.DataFrame, *, lesions: str, links: list[Link], transform: str,
                    limits: MatchLimits, settings: RegistrationSettings | None, connectivity: int,
-                   allow_resample_mask: bool, allow_implausible: bool, output: _PatientOutput) -> None:
+                   allow_resample_mask: bool, allow_implausible: bool, output: _PatientOutput,
+                   allow_uneven_slices: bool = False) -> None:
     records = scans.to_dict("records")
     forced: dict[dt.date, dict[str, str]] = {}
     forbidden: dict[dt.date, set[tuple[str, str]]] = {}
@@ -281,7 +285,8 @@ def _track_patient(pid: str, scans: pd.DataFrame, *, lesions: str, links: list[L
     baseline: _Scan | None = None
     for index, rec in enumerate(records):
         try:
-            scan = _load_scan(rec, lesions=lesions, connectivity=connectivity, allow_resample_mask=allow_resample_mask)
+            scan = _load_scan(rec, lesions=lesions, connectivity=connectivity, allow_resample_mask=allow_resample_mask,
+                              allow_uneven_slices=allow_uneven_slices)
         except RespondError as exc:
             stage = "measure" if exc.code.startswith("measure") else "read"
             raise _StageError(stage, exc) from exc
@@ -406,6 +411,7 @@ def track(
     allow_outside: bool = False,
     allow_resample_mask: bool = False,
     allow_implausible: bool = False,
+    allow_uneven_slices: bool = False,
 ) -> TrackResult:
     """Track the lesions of every patient of a manifest across their scans.
 
@@ -430,10 +436,11 @@ def track(
     limits, settings:
         :class:`~respond.lesions.tracking.MatchLimits` and
         :class:`~respond.registration.RegistrationSettings`.
-    allow_outside, allow_resample_mask, allow_implausible:
+    allow_outside, allow_resample_mask, allow_implausible, allow_uneven_slices:
         Accept manifest paths outside the manifest's folder; resample a mask
         whose grid differs from its image (nearest neighbour); use a
-        registration that failed the plausibility checks.
+        registration that failed the plausibility checks; accept DICOM image
+        series with missing slices (see :mod:`respond.io.dicom`).
 
     Returns
     -------
@@ -467,6 +474,7 @@ def track(
                            links=[link for link in link_list if link.patient_id == pid], transform=transform,
                            limits=limits, settings=settings, connectivity=connectivity,
                            allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible,
+                           allow_uneven_slices=allow_uneven_slices,
                            output=patient)
         except _StageError as exc:
             error = exc.error

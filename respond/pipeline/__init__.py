@@ -178,6 +178,7 @@ def assess(
     allow_outside: bool = False,
     allow_resample_mask: bool = False,
     allow_implausible: bool = False,
+    allow_uneven_slices: bool = False,
     report: bool = True,
     progress: bool | None = None,
 ) -> Assessment:
@@ -214,7 +215,7 @@ def assess(
     if out_dir is not None and out_dir.is_dir():
         _clear_partial_files(out_dir)
     options = {"lesions": lesions, "transform": transform, "allow_resample_mask": allow_resample_mask,
-               "allow_implausible": allow_implausible}
+               "allow_implausible": allow_implausible, "allow_uneven_slices": allow_uneven_slices}
     transforms_dir = (out_dir if out_dir is not None else Path(".")) / "transforms"
     jobs = _jobs(scans, options, transforms_dir if out_dir is not None else Path(os.devnull))
     outcomes = run_jobs(jobs, workers=workers, timeout_s=timeout_s, cache_dir=cache, resume=resume,

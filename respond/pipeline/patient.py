@@ -45,7 +45,8 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     options = payload["options"]
     result = track(manifest, lesions=options["lesions"], transform=options["transform"],
                    allow_resample_mask=options["allow_resample_mask"],
-                   allow_implausible=options["allow_implausible"])
+                   allow_implausible=options["allow_implausible"],
+                   allow_uneven_slices=options.get("allow_uneven_slices", False))
     transforms_dir = Path(payload["transforms_dir"])
     if transforms_dir.name == "transforms":  # an output folder was given
         from respond.lesions.series import _write_transform, transform_file
