@@ -137,7 +137,7 @@ def _manifest_clinical(path_or_frame: TableSource) -> pd.DataFrame | None:
     return frame if len(frame) else None
 
 
-def _jobs(manifest, options: dict[str, Any], transforms_dir: Path) -> list[Job]:
+def _jobs(manifest, options: dict[str, Any], transforms_dir: Path | None) -> list[Job]:
     jobs = []
     for pid in manifest.patients:
         scans = manifest.scans(pid)
@@ -152,7 +152,7 @@ def _jobs(manifest, options: dict[str, Any], transforms_dir: Path) -> list[Job]:
         }
         key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
         payload = {"patient_id": pid, "scans": records, "options": options, "manifest": manifest.source,
-                   "transforms_dir": str(transforms_dir)}
+                   "transforms_dir": None if transforms_dir is None else str(transforms_dir)}
         jobs.append(Job(pid, PATIENT_JOB, payload, key))
     return jobs
 
@@ -216,8 +216,7 @@ def assess(
         _clear_partial_files(out_dir)
     options = {"lesions": lesions, "transform": transform, "allow_resample_mask": allow_resample_mask,
                "allow_implausible": allow_implausible, "allow_uneven_slices": allow_uneven_slices}
-    transforms_dir = (out_dir if out_dir is not None else Path(".")) / "transforms"
-    jobs = _jobs(scans, options, transforms_dir if out_dir is not None else Path(os.devnull))
+    jobs = _jobs(scans, options, out_dir / "transforms" if out_dir is not None else None)
     outcomes = run_jobs(jobs, workers=workers, timeout_s=timeout_s, cache_dir=cache, resume=resume,
                         retry_failed=retry_failed, executor=executor, scheduler=scheduler, progress=progress)
 

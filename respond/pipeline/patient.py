@@ -31,7 +31,7 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
 
     Returns the patient's ``lesions``, ``matches``, ``registrations`` and
     ``failures`` tables and ``seconds`` per stage. Transforms are written to
-    ``payload["transforms_dir"]`` (one ITK file per follow-up).
+    ``payload["transforms_dir"]`` (one ITK file per follow-up) when it is set.
     """
     from respond.lesions import track
     from respond.lesions.manifest import Manifest
@@ -47,12 +47,12 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
                    allow_resample_mask=options["allow_resample_mask"],
                    allow_implausible=options["allow_implausible"],
                    allow_uneven_slices=options.get("allow_uneven_slices", False))
-    transforms_dir = Path(payload["transforms_dir"])
-    if transforms_dir.name == "transforms":  # an output folder was given
+    if payload.get("transforms_dir"):
         from respond.lesions.series import _write_transform, transform_file
 
+        out_dir = Path(payload["transforms_dir"]).parent  # transform_file() names paths under transforms/
         for (pid, date), transform in result.transforms.items():
-            _write_transform(transform, transforms_dir.parent / transform_file(pid, date))
+            _write_transform(transform, out_dir / transform_file(pid, date))
     total = time.perf_counter() - started
     register = float(pd.to_numeric(result.registrations.get("seconds"), errors="coerce").fillna(0).sum()) \
         if len(result.registrations) else 0.0
