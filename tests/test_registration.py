@@ -168,3 +168,23 @@ def test_warp_labels_never_invents_labels():
     values = set(np.unique(sitk.GetArrayViewFromImage(moved)).tolist())
     assert values <= {0, 2, 4} and {2, 4} <= values
     assert moved.GetPixelID() == image.GetPixelID()
+
+
+
+def test_mask_alignment_undoes_a_finest_level_that_made_it_worse(tmp_path):
+    """Cohort patient BM-012 (masks only): at its first follow-up the finest level of the
+    distance-map alignment ends worse than it started (lesions changed, so the metric is
+    ill-posed there); the level is undone and the patient is tracked instead of failing."""
+    import pandas as pd
+
+    from respond.lesions import track
+    from respond.testing.cohort import write_cohort
+
+    files = write_cohort(tmp_path, 12, spacing_mm=5.0, images=False)
+    manifest = pd.read_csv(files.manifest, dtype=str, keep_default_na=False)
+    manifest[manifest.patient_id == "BM-012"].to_csv(tmp_path / "one.csv", index=False)
+    result = track(tmp_path / "one.csv", settings=RegistrationSettings(threads=1))
+    assert result.failures.empty, result.failures.message.tolist()
+    first = result.registrations.iloc[1]
+    assert first.method == "masks" and bool(first.plausible)
+    assert "undone" in first.notes and first.final_metric == first.initial_metric

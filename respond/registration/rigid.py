@@ -297,8 +297,14 @@ def _distance_map(mask: sitk.Image) -> sitk.Image:
 
 
 def _run_levels(fixed_levels: list[sitk.Image], moving_levels: list[sitk.Image], initial: sitk.Transform,
-                metric: str, settings: RegistrationSettings) -> tuple[sitk.Transform, float, float, int, str]:
-    """Optimise level by level; return transform, initial and final metric at the finest level, iterations, stop."""
+                metric: str, settings: RegistrationSettings, *, keep_better: bool = False,
+                ) -> tuple[sitk.Transform, float, float, int, str]:
+    """Optimise level by level; return transform, initial and final metric at the finest level, iterations, stop.
+
+    With ``keep_better``, a finest level that ends worse than it started
+    (by the metric) is undone: the transform it started from is returned, and
+    the stop condition says so.
+    """
     transform = initial
     total_iterations = 0
     stop = ""
@@ -325,14 +331,19 @@ def _run_levels(fixed_levels: list[sitk.Image], moving_levels: list[sitk.Image],
         )
         reg.SetOptimizerScalesFromPhysicalShift()
         reg.SetInitialTransform(transform, inPlace=False)
-        if n == len(fixed_levels) - 1:
+        finest = n == len(fixed_levels) - 1
+        if finest:
             initial_metric = float(reg.MetricEvaluate(fixed, moving))
         out = reg.Execute(fixed, moving)
         total_iterations += int(reg.GetOptimizerIteration())
         stop = reg.GetOptimizerStopConditionDescription()
-        transform = _as_single_transform(out)
-        if n == len(fixed_levels) - 1:
+        if finest:
             final_metric = float(reg.GetMetricValue())
+            if keep_better and not final_metric <= initial_metric:
+                stop += "; the finest level ended worse than it started and was undone"
+                final_metric = initial_metric
+                continue  # keep the transform the finest level started from
+        transform = _as_single_transform(out)
     return transform, initial_metric, final_metric, total_iterations, stop
 
 
@@ -434,8 +445,10 @@ def register_to_baseline(
                                     init if isinstance(init, sitk.Euler3DTransform) else sitk.Euler3DTransform(),
                                     metric, settings)
             init = _initial_from(rigid, "affine", _physical_centre(fixed_src))
+        # On masks the metric is ill-posed where lesions changed: a finest level that makes it worse is
+        # undone rather than failing the patient. On images a diverged metric stays a plausibility failure.
         result_tx, initial_metric, final_metric, iterations, stop = _run_levels(
-            fixed_levels, moving_levels, init, metric, settings)
+            fixed_levels, moving_levels, init, metric, settings, keep_better=method == "masks")
     except RuntimeError as exc:
         raise RegistrationError(f"SimpleITK registration failed: {str(exc).strip().splitlines()[-1]}",
                                 code="registration.itk") from exc
