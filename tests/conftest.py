@@ -8,6 +8,8 @@ import pytest
 
 import respond
 
+#: The reader-measured demo cohort (fixtures/make_demo.py).
+READER_DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 #: Real images next to the project (pyradiomics test cases); tests skip when absent.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pyradiomics"
 
@@ -64,3 +66,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("shared pyradiomics data not available")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def reader_demo(tmp_path_factory):
+    """The reader demo evaluated once: (Evaluation, output folder with its tables)."""
+    out = tmp_path_factory.mktemp("reader-demo")
+    result = respond.evaluate(READER_DEMO / "lesions.csv", clinical=READER_DEMO / "clinical.csv",
+                              patients=READER_DEMO / "patients.csv")
+    result.write(out)
+    return result, out

@@ -22,19 +22,13 @@ from respond.report.overlays import axial_view
 from respond.report.plots import RESPONSE_COLOURS, best_change
 from respond.testing.phantoms import SAGITTAL, ellipsoid
 
-DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+from conftest import READER_DEMO as DEMO
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    result = respond.evaluate(DEMO / "lesions.csv", clinical=DEMO / "clinical.csv", patients=DEMO / "patients.csv")
-    result.write(out)
-    return result, out
 
 
-def test_waterfall_bars_are_the_best_change_coloured_by_best_response(demo):
-    result, _ = demo
+def test_waterfall_bars_are_the_best_change_coloured_by_best_response(reader_demo):
+    result, _ = reader_demo
     fig = respond.plots.waterfall(result)
     assert len(fig.axes) == 2
     for ax, cid in zip(fig.axes, ["recist1.1", "rano-bm"]):
@@ -52,8 +46,8 @@ def test_waterfall_bars_are_the_best_change_coloured_by_best_response(demo):
     assert best_change(result.timepoints, "rano-bm")["DEMO-02"] == -20.0
 
 
-def test_spider_lines_follow_the_timepoints(demo):
-    result, _ = demo
+def test_spider_lines_follow_the_timepoints(reader_demo):
+    result, _ = reader_demo
     fig = respond.plots.spider(result, "rano-bm", time_unit="days")
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.lines if not line.get_label().startswith("_")}
@@ -62,8 +56,8 @@ def test_spider_lines_follow_the_timepoints(demo):
     assert list(x) == [0, 63, 126, 189] and list(y) == pytest.approx([0, -44.44, -87.5, -100.0])
 
 
-def test_swimmer_marks_progression_at_the_progression_date(demo):
-    result, _ = demo
+def test_swimmer_marks_progression_at_the_progression_date(reader_demo):
+    result, _ = reader_demo
     patients = pd.read_csv(DEMO / "patients.csv", dtype=str)
     fig = respond.plots.swimmer(result, "recist1.1", patients=patients, time_unit="days")
     ax = fig.axes[0]
@@ -77,8 +71,8 @@ def test_swimmer_marks_progression_at_the_progression_date(demo):
     assert y_of  # every patient has a row
 
 
-def test_km_plot_draws_the_lifelines_estimate(demo):
-    result, _ = demo
+def test_km_plot_draws_the_lifelines_estimate(reader_demo):
+    result, _ = reader_demo
     fig = respond.plots.km_plot(result.events, "ipfs", time_unit="days")
     ax = fig.axes[0]
     fitter = respond.km(result.events, "ipfs", "recist1.1")
@@ -104,8 +98,8 @@ def test_overlay_view_of_a_sagittal_ellipsoid_shows_the_measured_lines(tmp_path)
     assert any("LD" in t.get_text() for t in ax.texts) and any("SA" in t.get_text() for t in ax.texts)
 
 
-def test_report_is_self_contained_with_every_patient(demo):
-    _, out = demo
+def test_report_is_self_contained_with_every_patient(reader_demo):
+    _, out = reader_demo
     result = CliRunner().invoke(main, ["report", str(out)])
     assert result.exit_code == 0, result.output
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -126,8 +120,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-def test_report_renders_in_headless_chromium_with_every_image(demo, tmp_path):
-    _, out = demo
+def test_report_renders_in_headless_chromium_with_every_image(reader_demo, tmp_path):
+    _, out = reader_demo
     CliRunner().invoke(main, ["report", str(out)])
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",

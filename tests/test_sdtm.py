@@ -13,23 +13,17 @@ from respond.criteria import evaluate_sdtm
 from respond.errors import InputTableError
 from respond.io.sdtm import export_sdtm, read_sdtm
 
-DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+from conftest import READER_DEMO as DEMO
 CORE = ["patient_id", "criteria", "date", "target_sum_mm", "target_response", "non_target_response",
         "new_lesions", "overall_response"]
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    result = respond.evaluate(DEMO / "lesions.csv", clinical=DEMO / "clinical.csv", patients=DEMO / "patients.csv")
-    result.write(out)
-    return result, out
 
 
 @pytest.mark.parametrize("criteria", ["recist1.1", "rano-bm"])
 @pytest.mark.parametrize("fmt", ["csv", "xpt"])
-def test_round_trip_gives_the_same_responses(demo_run, tmp_path, criteria, fmt):
-    result, run_dir = demo_run
+def test_round_trip_gives_the_same_responses(reader_demo, tmp_path, criteria, fmt):
+    result, run_dir = reader_demo
     export_sdtm(run_dir, tmp_path, criteria=criteria, xpt=fmt == "xpt")
     back = evaluate_sdtm(tmp_path / f"tu.{fmt}", tmp_path / f"tr.{fmt}", tmp_path / f"rs.{fmt}",
                          clinical=DEMO / "clinical.csv", patients=DEMO / "patients.csv", criteria=[criteria])
@@ -45,8 +39,8 @@ def test_round_trip_gives_the_same_responses(demo_run, tmp_path, criteria, fmt):
     assert len(qc) > 0 and qc.agree.all()
 
 
-def test_exported_terms_are_controlled(demo_run, tmp_path):
-    _, run_dir = demo_run
+def test_exported_terms_are_controlled(reader_demo, tmp_path):
+    _, run_dir = reader_demo
     export_sdtm(run_dir, tmp_path)
     tu, tr, rs = (pd.read_csv(tmp_path / f"{d}.csv") for d in ("tu", "tr", "rs"))
     assert set(tu.TUSTRESC) <= {"TARGET", "NON-TARGET", "NEW"} and set(tu.DOMAIN) == {"TU"}

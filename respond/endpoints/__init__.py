@@ -43,6 +43,7 @@ from respond.endpoints.local_control import lesion_events, treated_from_column
 from respond.endpoints.rates import proportion
 from respond.endpoints.survival import DAYS_PER_MONTH, km, median_of, rate_at
 from respond.errors import ConfigError, InputTableError, RespondError
+from respond.io.lesion_table import as_date
 from respond.io.writers import write_csv
 from respond.tables import AGREEMENT, EVENTS, FAILURES, SUMMARY
 
@@ -80,12 +81,9 @@ class EndpointResult:
 def _date(value: Any) -> dt.date | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    typed = as_date(value)
+    if typed is not None:
+        return typed
     text = str(value).strip()
     return dt.date.fromisoformat(text) if text and text.lower() != "nan" else None
 

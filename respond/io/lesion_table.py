@@ -113,6 +113,17 @@ def _require_columns(frame: pd.DataFrame, table: Table, name: str) -> None:
         )
 
 
+def as_date(value: Any) -> dt.date | None:
+    """A :class:`datetime.date` from a date, datetime or pandas Timestamp; None for anything else."""
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
 class _RowParser:
     """Parses cells of one table, recording problems per patient."""
 
@@ -126,12 +137,9 @@ class _RowParser:
         )
 
     def date(self, patient: str, row: Any, column: str, value: Any, *, required: bool) -> dt.date | None:
-        if isinstance(value, pd.Timestamp):
-            return value.date()
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
+        typed = as_date(value)
+        if typed is not None:
+            return typed
         text = str(value).strip()
         if text == "":
             if required:
