@@ -55,7 +55,7 @@ def main() -> None:
         print("time per stage (workers=1, summed over patients):")
         for stage, seconds in stages.items():
             print(f"  {stage:<20} {seconds:7.1f} s  {100 * seconds / total:5.1f} %")
-        print(f"  {'other (startup, I/O)':<20} {max(0.0, wall - total):7.1f} s  of {wall:.1f} s wall")
+        print(f"  {'outside the stages':<20} {max(0.0, wall - total):7.1f} s  of {wall:.1f} s wall (process start-up, tables)")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import math
 import os
 import re
 import tempfile
+import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -81,7 +82,9 @@ class TrackResult:
 
     ``transforms`` maps ``(patient_id, date)`` to the follow-up's transform
     (baseline → follow-up points); ``registrations.transform_file`` names the
-    file each is written to by :meth:`write`.
+    file each is written to by :meth:`write`. ``seconds`` sums the wall time
+    per stage (``read``, ``measure``, ``track``; registration times are in
+    ``registrations.seconds``) over the patients tracked.
     """
 
     lesions: pd.DataFrame
@@ -89,6 +92,7 @@ class TrackResult:
     registrations: pd.DataFrame
     failures: pd.DataFrame
     transforms: dict[tuple[str, dt.date], sitk.Transform] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def write(self, out: str | os.PathLike) -> dict[str, Path]:
         """Write ``lesions.csv``, ``matches.csv``, ``registrations.csv``, ``failures.csv`` and
@@ -146,8 +150,17 @@ class _Scan:
     rows: dict[str, dict[str, Any]]  # source label → measurement row
 
 
+def _add_seconds(seconds: dict[str, float] | None, stage: str, since: float) -> float:
+    """Add the time since ``since`` to ``seconds[stage]``; return the current time."""
+    now = time.perf_counter()
+    if seconds is not None:
+        seconds[stage] = seconds.get(stage, 0.0) + now - since
+    return now
+
+
 def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_resample_mask: bool,
-               allow_uneven_slices: bool = False) -> _Scan:
+               allow_uneven_slices: bool = False, seconds: dict[str, float] | None = None) -> _Scan:
+    started = time.perf_counter()
     mask_file = str(rec["mask"])
     if is_dicom_seg(mask_file):  # DICOM SEG: each segment is a lesion (id from TrackingID / SegmentLabel)
         image = (read_image(rec["image"], allow_uneven_slices=allow_uneven_slices)
@@ -164,6 +177,7 @@ def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_re
         geometry = Geometry.from_image(mask, file=mask_file)
         instances = find_lesions(sitk.GetArrayViewFromImage(mask), lesions=lesions,  # type: ignore[arg-type]
                                  connectivity=connectivity, file=mask_file)
+    started = _add_seconds(seconds, "read", started)
     frame = axial_frame(geometry)
     rows = {}
     for inst in instances:
@@ -173,6 +187,7 @@ def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_re
             if exc.file is None:
                 exc.file = mask_file
             raise
+    _add_seconds(seconds, "measure", started)
     return _Scan(rec["date"], rec.get("organ"), mask, image, mask_file, instances, rows)
 
 
@@ -254,6 +269,7 @@ class _PatientOutput:
     matches: list[dict[str, Any]] = field(default_factory=list)
     registrations: list[dict[str, Any]] = field(default_factory=list)
     transforms: dict[tuple[str, dt.date], sitk.Transform] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _StageError(Exception):
@@ -286,7 +302,7 @@ def _track_patient(pid: str, scans: pd.DataFrame, *, lesions: str, links: list[L
     for index, rec in enumerate(records):
         try:
             scan = _load_scan(rec, lesions=lesions, connectivity=connectivity, allow_resample_mask=allow_resample_mask,
-                              allow_uneven_slices=allow_uneven_slices)
+                              allow_uneven_slices=allow_uneven_slices, seconds=output.seconds)
         except RespondError as exc:
             stage = "measure" if exc.code.startswith("measure") else "read"
             raise _StageError(stage, exc) from exc
@@ -299,6 +315,7 @@ def _track_patient(pid: str, scans: pd.DataFrame, *, lesions: str, links: list[L
             baseline = scan
         registration = _register(pid, scan, baseline, index, lesions=lesions, transform=transform,
                                  settings=settings, allow_implausible=allow_implausible, output=output)
+        started = time.perf_counter()
         if lesions == "labels":
             decisions = _label_decisions(scan, seen_labels, baseline is scan)
         else:
@@ -309,6 +326,7 @@ def _track_patient(pid: str, scans: pd.DataFrame, *, lesions: str, links: list[L
             except RespondError as exc:
                 raise _StageError("track", exc) from exc
         _emit(pid, scan, decisions, organ_of, output)
+        _add_seconds(output.seconds, "track", started)
 
 
 def _link_error(link: Link, message: str) -> RespondError:
@@ -498,6 +516,8 @@ def track(
         output.matches.extend(patient.matches)
         output.registrations.extend(patient.registrations)
         output.transforms.update(patient.transforms)
+        for stage, value in patient.seconds.items():
+            output.seconds[stage] = output.seconds.get(stage, 0.0) + value
 
     result = TrackResult(
         lesions=_lesion_table(output.lesions),
@@ -506,6 +526,7 @@ def track(
                        if output.registrations else REGISTRATIONS.empty()),
         failures=FAILURES.conform(pd.DataFrame(failures), keep_extra=False) if failures else FAILURES.empty(),
         transforms=output.transforms,
+        seconds=output.seconds,
     )
     if out is not None:
         result.write(out)

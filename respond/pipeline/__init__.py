@@ -222,7 +222,7 @@ def assess(
 
     failures = [{"stage": "manifest", **e.as_record()} for e in scans.failures]
     parts: dict[str, list[pd.DataFrame]] = {"lesions": [], "matches": [], "registrations": []}
-    stage_seconds: dict[str, float] = {"read+measure+track": 0.0, "register": 0.0}
+    stage_seconds: dict[str, float] = {}
     for outcome in outcomes:
         if not outcome.ok:
             failures.append({"patient_id": outcome.patient_id, **outcome.failure})

@@ -53,11 +53,11 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
         out_dir = Path(payload["transforms_dir"]).parent  # transform_file() names paths under transforms/
         for (pid, date), transform in result.transforms.items():
             _write_transform(transform, out_dir / transform_file(pid, date))
-    total = time.perf_counter() - started
     register = float(pd.to_numeric(result.registrations.get("seconds"), errors="coerce").fillna(0).sum()) \
         if len(result.registrations) else 0.0
+    seconds = {"read": 0.0, "register": register, "track": 0.0, "measure": 0.0, **result.seconds}
+    seconds["other (worker)"] = max(0.0, time.perf_counter() - started - sum(seconds.values()))
     return {
         "lesions": result.lesions, "matches": result.matches, "registrations": result.registrations,
-        "failures": result.failures,
-        "seconds": {"register": register, "read+measure+track": max(0.0, total - register)},
+        "failures": result.failures, "seconds": seconds,
     }
