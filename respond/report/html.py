@@ -134,7 +134,8 @@ def _summary_section(t: dict[str, pd.DataFrame]) -> str:
                      "patients have the same best overall response.</p>")
         if len(differ):
             parts.append(_table(differ, ["patient_id", "criteria_a", "response_a", "criteria_b", "response_b",
-                                         "reason"], responses=("response_a", "response_b")))
+                                         "reason"], responses=("response_a", "response_b"),
+                                classes={"reason": "reason"}))
     return "\n".join(parts)
 
 
