@@ -137,24 +137,31 @@ def _manifest_clinical(path_or_frame: TableSource) -> pd.DataFrame | None:
     return frame if len(frame) else None
 
 
-def _jobs(manifest, options: dict[str, Any], transforms_dir: Path | None) -> list[Job]:
+def _jobs(manifest, options: dict[str, Any], transforms_dir: Path | None,
+          ) -> tuple[list[Job], dict[tuple[str, str], tuple[str | None, str | None]]]:
+    """One job per patient, and the content hashes (mask, image) of every scan by (patient, date).
+
+    Each file is hashed once: the hashes make the patients' resume keys and go into ``run.json``.
+    """
     jobs = []
+    hashes: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     for pid in manifest.patients:
         scans = manifest.scans(pid)
         records = [{"patient_id": pid, "date": r["date"], "mask": str(r["mask"]),
                     "image": None if r["image"] is None or (isinstance(r["image"], float) and pd.isna(r["image"]))
                     else str(r["image"]),
                     "organ": r["organ"], "_row": r["_row"]} for r in scans.to_dict("records")]
+        for r in records:
+            hashes[(pid, str(r["date"]))] = (_path_sha256(r["mask"]), _path_sha256(r["image"]))
         identity = {
             "respond": __version__, "patient_id": pid, "options": options,
-            "scans": [[str(r["date"]), r["organ"], _path_sha256(r["mask"]), _path_sha256(r["image"])]
-                      for r in records],
+            "scans": [[str(r["date"]), r["organ"], *hashes[(pid, str(r["date"]))]] for r in records],
         }
         key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
         payload = {"patient_id": pid, "scans": records, "options": options, "manifest": manifest.source,
                    "transforms_dir": None if transforms_dir is None else str(transforms_dir)}
         jobs.append(Job(pid, PATIENT_JOB, payload, key))
-    return jobs
+    return jobs, hashes
 
 
 def assess(
@@ -216,7 +223,7 @@ def assess(
         _clear_partial_files(out_dir)
     options = {"lesions": lesions, "transform": transform, "allow_resample_mask": allow_resample_mask,
                "allow_implausible": allow_implausible, "allow_uneven_slices": allow_uneven_slices}
-    jobs = _jobs(scans, options, out_dir / "transforms" if out_dir is not None else None)
+    jobs, hashes = _jobs(scans, options, out_dir / "transforms" if out_dir is not None else None)
     outcomes = run_jobs(jobs, workers=workers, timeout_s=timeout_s, cache_dir=cache, resume=resume,
                         retry_failed=retry_failed, executor=executor, scheduler=scheduler, progress=progress)
 
@@ -250,7 +257,7 @@ def assess(
     finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     result = Assessment(tables=tables, stage_seconds=stage_seconds)
     result.run_info = _run_info(result, chosen, manifest, clinical, patients, adjudications, options, outcomes,
-                                started, finished, evaluation)
+                                started, finished, hashes)
     if out_dir is not None:
         result.write(out_dir)
         if report and len(result.tables["best_response"]):
@@ -290,7 +297,7 @@ def _tables(evaluation, parts, failures, scans) -> dict[str, pd.DataFrame]:
 
 
 def _run_info(result, chosen, manifest, clinical, patients, adjudications, options, outcomes, started, finished,
-              evaluation) -> dict[str, Any]:
+              hashes) -> dict[str, Any]:
     from respond.criteria import _library_versions
 
     inputs = {}
@@ -306,8 +313,9 @@ def _run_info(result, chosen, manifest, clinical, patients, adjudications, optio
         "criteria": [{"id": c.id, "name": c.name, "version": c.version, "origin": c.origin, "sha256": c.sha256,
                       "config": c.as_dict()} for c in chosen],
         "options": options, "inputs": inputs,
-        "scans": {f"{r.patient_id} {r.date}": {"mask": r.mask, "mask_sha256": _path_sha256(r.mask),
-                                               "image": r.image, "image_sha256": _path_sha256(r.image)}
+        "scans": {f"{r.patient_id} {r.date}": {"mask": r.mask, "mask_sha256": hashes[(r.patient_id, str(r.date))][0],
+                                               "image": r.image,
+                                               "image_sha256": hashes[(r.patient_id, str(r.date))][1]}
                   for r in scans.itertuples()},
         "counts": {
             "patients": len(outcomes) + len({f["patient_id"] for f in result.tables["failures"].to_dict("records")

@@ -83,13 +83,13 @@ def _grid(extent_mm: np.ndarray, spacing: Vector, direction: Vector, center: Vec
     return image
 
 
-def _voxel_centres(image: sitk.Image) -> np.ndarray:
-    """LPS centres (k, j, i, 3) of every voxel of ``image``."""
+def voxel_centres(image: sitk.Image, dtype: type = np.float64) -> np.ndarray:
+    """LPS centres (k, j, i, 3) of every voxel of ``image``, mm (``float32`` halves the memory of big grids)."""
     size = image.GetSize()
-    k, j, i = np.meshgrid(*(np.arange(n, dtype=float) for n in size[::-1]), indexing="ij")
-    index = np.stack([i, j, k], axis=-1) * np.asarray(image.GetSpacing())
-    d = np.asarray(image.GetDirection()).reshape(3, 3)
-    return np.asarray(image.GetOrigin()) + index @ d.T
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=dtype) for n in size[::-1]), indexing="ij")
+    index = np.stack([i, j, k], axis=-1) * np.asarray(image.GetSpacing(), dtype)
+    d = np.asarray(image.GetDirection(), dtype).reshape(3, 3)
+    return np.asarray(image.GetOrigin(), dtype) + index @ d.T
 
 
 def _fill(image: sitk.Image, inside: np.ndarray) -> sitk.Image:
@@ -117,7 +117,7 @@ def ellipsoid(
     if axes.shape != (3,) or np.any(axes <= 0):
         raise ValueError(f"semi-axes must be three positive lengths, got {tuple(semi_axes_mm)}")
     image = _grid(np.full(3, axes.max()), spacing, direction, center_mm, margin_voxels)
-    rel = (_voxel_centres(image) - np.asarray(center_mm, float)) / axes
+    rel = (voxel_centres(image) - np.asarray(center_mm, float)) / axes
     mask = _fill(image, (rel**2).sum(axis=-1) <= 1.0)
     a, b, c = axes
     truth = {

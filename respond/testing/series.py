@@ -35,7 +35,7 @@ import pandas as pd
 import SimpleITK as sitk
 from scipy import ndimage
 
-from respond.testing.phantoms import AXIAL, SAGITTAL
+from respond.testing.phantoms import AXIAL, SAGITTAL, voxel_centres
 
 Vector = Sequence[float]
 
@@ -163,15 +163,6 @@ def scan_grid(extent_mm: Vector, spacing_mm: float | Vector, direction: Vector =
     return grid
 
 
-def _centres(grid: sitk.Image) -> np.ndarray:
-    """LPS centres (k, j, i, 3) of every voxel of ``grid``."""
-    size = grid.GetSize()
-    k, j, i = np.meshgrid(*(np.arange(n, dtype=np.float32) for n in size[::-1]), indexing="ij")
-    index = np.stack([i, j, k], axis=-1) * np.asarray(grid.GetSpacing(), np.float32)
-    d = np.asarray(grid.GetDirection(), np.float32).reshape(3, 3)
-    return np.asarray(grid.GetOrigin(), np.float32) + index @ d.T
-
-
 def _ellipsoid_value(points: np.ndarray, center: Vector, axes: Vector) -> np.ndarray:
     rel = (points - np.asarray(center, np.float32)) / np.asarray(axes, np.float32)
     return np.sqrt((rel * rel).sum(axis=-1))
@@ -188,7 +179,7 @@ def head_image(grid: sitk.Image, *, seed: int = 0) -> sitk.Image:
     ``seed``), so the anatomy is the same whenever the same grid and seed are used.
     """
     rng = np.random.default_rng(seed)
-    p = _centres(grid)
+    p = voxel_centres(grid, np.float32)
     spacing = np.asarray(grid.GetSpacing())[::-1]
     r = _ellipsoid_value(p, (0, 0, 0), HEAD_SEMI_AXES_MM)
     a = np.asarray(HEAD_SEMI_AXES_MM).min()
@@ -222,7 +213,7 @@ def _make_scan(spec: ScanSpec, anatomy: sitk.Image, lesion_ids: tuple[str, ...],
     # Image: the anatomy at T⁻¹(p) for every scan voxel p (resampling maps output → input points).
     image = sitk.Resample(anatomy, grid, tx.GetInverse(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
     # Lesions: analytic in the baseline frame, at T⁻¹(voxel centre).
-    centres = _centres(grid).reshape(-1, 3)
+    centres = voxel_centres(grid, np.float32).reshape(-1, 3)
     inverse = tx.GetInverse()
     matrix = np.asarray(inverse.GetMatrix(), np.float32).reshape(3, 3)
     offset = np.asarray(inverse.TransformPoint((0.0, 0.0, 0.0)), np.float32)
