@@ -25,7 +25,7 @@ from respond.io.lesion_table import (
     read_lesion_table,
     read_patients_table,
 )
-from respond.io.writers import file_sha256, write_csv, write_json
+from respond.io.writers import describe_inputs, write_csv, write_json
 from respond.tables import AGREEMENT, BEST_RESPONSE, EVENTS, FAILURES, SUMMARY, TARGETS, TIMEPOINTS
 
 CriteriaSpec = str | Path | Criteria
@@ -245,12 +245,8 @@ def evaluate(
     failures += endpoints.failures.to_dict("records")
 
     finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    inputs = {}
-    for key, source in (("lesions", lesions), ("clinical", clinical), ("patients", patients),
-                        ("adjudications", adjudications)):
-        name = _source_name(source)
-        if name is not None:
-            inputs[key] = name if isinstance(source, pd.DataFrame) else f"{name} sha256:{file_sha256(name)}"
+    inputs = describe_inputs({"lesions": lesions, "clinical": clinical, "patients": patients,
+                              "adjudications": adjudications})
     return Evaluation(
         timepoints=timepoints, best_response=best_response, targets=targets,
         failures=_frame(failures, FAILURES.names),
@@ -285,9 +281,9 @@ def evaluate_sdtm(
     result = evaluate(read.lesions, clinical=clinical, criteria=criteria, config=config, patients=patients)
     sdtm_failures = _frame(_failure_rows(read.failures, "read"), FAILURES.names)
     result.failures = pd.concat([sdtm_failures, result.failures], ignore_index=True)
-    result.inputs = {"tu": f"{tu} sha256:{file_sha256(tu)}", "tr": f"{tr} sha256:{file_sha256(tr)}"}
+    given = {key: value for key, value in result.inputs.items() if key != "lesions"}  # clinical, patients
+    result.inputs = {**describe_inputs({"tu": tu, "tr": tr, "rs": rs}), **given}
     if rs is not None:
-        result.inputs["rs"] = f"{rs} sha256:{file_sha256(rs)}"
         result.extra["rs_comparison"] = compare_with_recorded(result.timepoints, read.recorded, result.lesions)
     return result
 

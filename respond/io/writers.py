@@ -55,6 +55,22 @@ def write_json(data: Any, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def describe_inputs(sources: dict[str, Any]) -> dict[str, str]:
+    """Provenance of a run's input tables: ``"path sha256:<hex>"`` per file, ``"<DataFrame>"`` for frames.
+
+    Sources that are None are left out.
+    """
+    out = {}
+    for key, source in sources.items():
+        if source is None:
+            continue
+        if hasattr(source, "columns"):  # a DataFrame given from Python
+            out[key] = "<DataFrame>"
+        else:
+            out[key] = f"{source} sha256:{file_sha256(source)}"
+    return out
+
+
 def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes."""
     digest = hashlib.sha256()

@@ -31,7 +31,7 @@ from respond import __version__
 from respond.batch import Job, run_jobs
 from respond.errors import InputTableError
 from respond.io.lesion_table import TableSource, read_clinical_table
-from respond.io.writers import file_sha256, write_csv, write_json
+from respond.io.writers import describe_inputs, file_sha256, write_csv, write_json
 from respond.tables import FAILURES, MATCHES, REGISTRATIONS
 
 #: Manifest columns that carry clinical data for RANO-BM.
@@ -300,12 +300,8 @@ def _run_info(result, chosen, manifest, clinical, patients, adjudications, optio
               hashes) -> dict[str, Any]:
     from respond.criteria import _library_versions
 
-    inputs = {}
-    for key, source in (("manifest", manifest), ("clinical", clinical), ("patients", patients),
-                        ("adjudications", adjudications)):
-        if source is None:
-            continue
-        inputs[key] = "<DataFrame>" if isinstance(source, pd.DataFrame) else f"{source} sha256:{file_sha256(source)}"
+    inputs = describe_inputs({"manifest": manifest, "clinical": clinical, "patients": patients,
+                              "adjudications": adjudications})
     scans = result.tables["scans"]
     return {
         "respond_version": __version__, "python": platform.python_version(), "libraries": _library_versions(),
