@@ -90,6 +90,15 @@ LESIONS: Final = Table(
         C("role", "str", "Reader's baseline choice: target / non_target (all criteria)."),
         C("status", "str", "present / absent / progression / too_small / not_evaluated."),
         C("equivocal", "bool", "True for a new lesion whose nature is still equivocal at that date."),
+        C("visit", "str", "Visit (assessment) the scan belongs to; scans of one visit are one timepoint."),
+        C("fragment_of", "str",
+          "For a fragment of a lesion that split: the parent lesion_id (RECIST 1.1 §4.3: fragments' diameters "
+          "are summed under the parent). Blank for an ordinary lesion."),
+        C("merged_into", "str",
+          "For a lesion that coalesced with another: the lesion_id now carrying the coalesced measurement "
+          "(this row reads 0 mm and is not 'disappeared'). Blank otherwise."),
+        C("slice_thickness_mm", "float", "Slice thickness (spacing along the slice normal) of the scan, mm."),
+        C("previously_treated", "bool", "The lesion was treated (e.g. radiosurgery) before the baseline."),
         # Measurement columns (written by `respond measure`, ignored by the criteria).
         C("diameter_3d_mm", "float", "Maximum 3D (Feret) diameter, mm."),
         C("mesh_volume_mm3", "float", "Volume enclosed by the boundary mesh, mm³."),
@@ -277,6 +286,30 @@ AGREEMENT: Final = Table(
         C("response_b", "str", "Best overall response under criteria_b.", True),
         C("agree", "bool", "The two best responses are the same.", True),
         C("reason", "str", "For a difference: what the criteria saw differently."),
+    ),
+)
+
+#: Regions a scan can cover (the scans table); a lesion's organ maps to a region by the presets.
+SCAN_REGIONS: Final = ("brain", "spine", "head_neck", "chest", "abdomen", "pelvis", "whole_body")
+
+SCANS: Final = Table(
+    "scans",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Scan date, ISO YYYY-MM-DD.", True),
+        C("visit", "str", "Visit (assessment) the scan belongs to."),
+        C("region", "str", "Body region imaged: brain / spine / head_neck / chest / abdomen / pelvis / whole_body.", True),
+        C("lesion_count", "int", "Lesions found on the scan (0: imaged, nothing found); blank when not known."),
+    ),
+)
+
+WARNINGS: Final = Table(
+    "warnings",
+    (
+        C("patient_id", "str", "Patient identifier (blank for run-level warnings)."),
+        C("criteria", "str", "Criteria id, when the warning concerns one criteria."),
+        C("code", "str", "Stable warning code, e.g. empty_baseline_mask / empty_followup_mask / unknown_organ."),
+        C("message", "str", "What was found and what it means for the results.", True),
     ),
 )
 
