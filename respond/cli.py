@@ -13,6 +13,7 @@ import click
 
 from respond import __version__
 from respond.errors import EXIT_CANNOT_START, EXIT_OK, EXIT_SOME_FAILED, RespondError
+from respond.io.paths import check_output_dir
 
 
 
@@ -68,6 +69,7 @@ def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinic
     if sdtm and adjudications is not None:
         raise click.UsageError("--adjudications is not supported with --sdtm")
     try:
+        check_output_dir(out, what="--out folder")  # before any computation
         if sdtm:
             result = evaluate_sdtm(*inputs, evaluator=evaluator, **options)
         else:
@@ -102,6 +104,7 @@ def export_sdtm_command(run_dir: Path, out: Path, criteria: str, study_id: str, 
     from respond.io.sdtm import export_sdtm
 
     try:
+        check_output_dir(out, what="--out folder")
         paths = export_sdtm(run_dir, out, criteria=criteria, study_id=study_id, xpt=xpt)
     except RespondError as exc:
         _fail_to_start(exc)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from respond.errors import RespondError
+from respond.io.paths import check_output_dir
 
 
 def _times(ctx, param, value: str | None):
@@ -42,6 +43,8 @@ def summarize_command(run_dir: Path, rate_times, death_as_event, confirm_local_f
     from respond.endpoints import summarize
 
     try:
+        if out is not None:
+            check_output_dir(out, what="--out folder")  # before any computation
         result = summarize(run_dir, rate_times_months=rate_times, death_is_event=death_as_event,
                            local_failure_requires_confirmation=confirm_local_failure,
                            confidence_level=confidence, lesions=lesions, patients=patients,

@@ -1,8 +1,15 @@
-"""Atomic writers: an output file is either complete or absent, never half-written.
+"""The one atomic writer: an output file is either complete or absent, never half-written.
 
-Each file is written to a temporary name in the destination folder and moved
-into place with :func:`os.replace` (atomic on POSIX and Windows), so a run
-killed mid-write leaves the previous complete file or none.
+Each file is written to a temporary name in the destination folder, flushed
+to disk (``fsync``) and moved into place with :func:`os.replace` (atomic on
+POSIX and Windows), so a run killed mid-write leaves the previous complete
+file or none. The file gets the permissions of any new file (0666 less the
+umask), not the private 0600 of a temporary file. Every file respond writes
+(tables, JSON, figures, reports, transforms, caches) goes through
+:func:`atomic_write`.
+
+Only the destination folder itself is created: its parent must exist
+(:func:`respond.io.paths.prepare_output_dir`).
 """
 from __future__ import annotations
 
@@ -15,44 +22,88 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from respond.io.paths import PathError, check_output_file, prepare_output_dir, shown
 
-def _umask() -> int:
-    mask = os.umask(0)
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux ``/proc``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: the classic set-and-restore
     os.umask(mask)
     return mask
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then move the temporary file onto ``path``.
-
-    The file gets the usual permissions (0666 less the umask), not the
-    private 0600 of a temporary file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
     try:
-        write(Path(tmp))
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then move the temporary file onto ``path``; return ``path``.
+
+    The temporary file lives in the destination folder and ends with the
+    destination's suffixes (``.tfm``, ``.nii.gz``), so writers that choose the
+    format by extension (ITK) write the right one. The destination folder is
+    created when missing (one level only); a missing parent, a folder in the
+    way or a name over 255 bytes raises :class:`~respond.io.paths.PathError`.
+    """
+    path = check_output_file(path)
+    prepare_output_dir(path.parent if str(path.parent) != "" else Path("."), what="output folder")
+    suffix = ".part" + "".join(path.suffixes[-2:])
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[:50]}.", suffix=suffix, dir=path.parent)
+    except OSError as exc:
+        raise PathError(f"cannot write in the output folder ({exc.strerror})", code="output.cannot_write",
+                        file=shown(path)) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        os.chmod(tmp, 0o666 & ~current_umask())
+        write(tmp)
         with open(tmp, "rb+") as handle:  # data on disk before the rename makes it visible
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
     return path
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as UTF-8 CSV (blank for missing values), atomically."""
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write UTF-8 text atomically."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
+    """Write bytes atomically."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table as UTF-8 CSV (blank for missing values, dates ISO), atomically."""
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, na_rep=""))
 
 
-def write_json(data: Any, path: str | Path) -> Path:
+def write_json(data: Any, path: str | os.PathLike) -> Path:
     """Write JSON (indented, ISO dates), atomically."""
     text = json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n"
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_text(text, path)
 
 
 def describe_inputs(sources: dict[str, Any]) -> dict[str, str]:
@@ -71,7 +122,7 @@ def describe_inputs(sources: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
+def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

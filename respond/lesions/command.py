@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
+from respond.io.paths import check_output_dir
 
 
 
@@ -56,6 +57,7 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     try:
+        check_output_dir(out, what="--out folder")  # before any computation
         result = track(manifest, out=out, lesions=lesions, links=links, transform=transform, organ=organ,
                        limits=limits, settings=RegistrationSettings(threads=threads),
                        connectivity=int(connectivity), allow_outside=allow_outside_paths,

@@ -66,9 +66,14 @@ def measure_command(mask, image, lesions, connectivity, label, organ, patient_id
     """
     from respond.errors import EXIT_CANNOT_START, RespondError
     from respond.io.images import GEOMETRY_ATOL_MM
+    from respond.io.paths import check_name_lengths, check_output_file
     from respond.measure import measure_mask, write_lesion_csv
 
     try:
+        check_output_file(out, what="--out file")  # before any computation
+        for path in (mask, image):
+            if path is not None:
+                check_name_lengths(path)
         frame = measure_mask(
             mask, image, lesions=lesions, organ=organ, patient_id=patient_id, date=date,
             connectivity=int(connectivity), label=label,
@@ -79,5 +84,9 @@ def measure_command(mask, image, lesions, connectivity, label, organ, patient_id
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)
-    write_lesion_csv(frame, out)
+    try:
+        write_lesion_csv(frame, out)
+    except RespondError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_START)
     click.echo(f"{len(frame)} lesion(s) measured -> {out}", err=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Final, Iterable
 
@@ -65,21 +64,9 @@ def write_lesion_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     Dates are written as ISO ``YYYY-MM-DD``; floats with full precision. A reader
     never sees a half-written file: either the old file or the new one.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from respond.io.writers import write_csv
+
     out = frame.copy()
     if "date" in out.columns:
         out["date"] = out["date"].map(lambda d: d.isoformat() if isinstance(d, dt.date) else d)
-    handle = tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False, newline="", encoding="utf-8"
-    )
-    try:
-        with handle:
-            out.to_csv(handle, index=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path
+    return write_csv(out, path)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
+from respond.io.paths import check_output_dir
 
 
 
@@ -68,6 +69,7 @@ def assess_command(manifest: Path, out: Path, clinical, patients, adjudications,
     if retry_failed and not resume:
         raise click.UsageError("--retry-failed goes with --resume")
     try:
+        check_output_dir(out, what="--out folder")  # before any computation
         result = assess(manifest, out=out, clinical=clinical, patients=patients, adjudications=adjudications,
                         criteria=list(criteria) or None, config=list(configs) or None, lesions=lesions,
                         transform=transform, organ=organ, workers=workers, executor=executor,

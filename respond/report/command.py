@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from respond.errors import EXIT_CANNOT_START, RespondError
+from respond.io.paths import check_output_file
 
 
 @click.command("report")
@@ -23,6 +24,8 @@ def report_command(run_dir: Path, out: Path | None, title: str | None) -> None:
                    "respond evaluate or respond assess", err=True)
         sys.exit(EXIT_CANNOT_START)
     try:
+        if out is not None:
+            check_output_file(out, what="--out file")
         path = write_report(run_dir, out=out, title=title)
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)
