@@ -350,3 +350,7 @@ REGISTRATIONS: Final = Table(
         C("seconds", "float", "Wall time of the registration, s."),
     ),
 )
+
+#: Columns other stages write into a lesion table next to :data:`LESIONS` (tracking's bookkeeping);
+#: the table reader accepts them and the criteria ignore them.
+LESION_EXTRA_COLUMNS: Final = ("track_status", "source_labels", "fragments")

@@ -21,12 +21,13 @@ from respond.errors import RespondError
 from respond.io.lesion_table import (
     ReadResult,
     TableSource,
+    check_patient_ids,
     read_clinical_table,
     read_lesion_table,
     read_patients_table,
 )
 from respond.io.writers import describe_inputs, write_csv, write_json
-from respond.tables import AGREEMENT, BEST_RESPONSE, EVENTS, FAILURES, SUMMARY, TARGETS, TIMEPOINTS
+from respond.tables import AGREEMENT, BEST_RESPONSE, EVENTS, FAILURES, SUMMARY, TARGETS, TIMEPOINTS, WARNINGS
 
 CriteriaSpec = str | Path | Criteria
 
@@ -196,7 +197,7 @@ def evaluate(
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     chosen = _resolve_criteria(criteria, config)
     node_organs = sorted({o for c in chosen for o in c.scope.node_organs})
-    lesion_read = read_lesion_table(lesions, node_organs=node_organs)
+    lesion_read = read_lesion_table(lesions, node_organs=node_organs, criteria_ids=[c.id for c in chosen])
     clinical_read = read_clinical_table(clinical) if clinical is not None else None
     patients_read = read_patients_table(patients) if patients is not None else None
     adjudications_read = None
@@ -204,6 +205,9 @@ def evaluate(
         from respond.endpoints.adjudications import read_adjudications_table
         adjudications_read = read_adjudications_table(adjudications, lesions=lesion_read.frame)
 
+    read_warnings = [w for r in (lesion_read, clinical_read, patients_read) if r is not None for w in r.warnings]
+    read_warnings += check_patient_ids(set(lesion_read.frame["patient_id"]) | lesion_read.failed_patients,
+                                       {"clinical": clinical_read, "patients": patients_read})
     failures = _failure_rows(lesion_read.failures, "read")
     for read in (clinical_read, patients_read, adjudications_read):
         if read is not None:
@@ -215,7 +219,7 @@ def evaluate(
     if patients_read is not None:
         starts = dict(zip(patients_read.frame["patient_id"], patients_read.frame["treatment_start"]))
 
-    tables: dict[str, list[dict]] = {"targets": [], "timepoints": [], "best_response": [], "warnings": []}
+    tables: dict[str, list[dict]] = {"targets": [], "timepoints": [], "best_response": [], "warnings": read_warnings}
     frame = lesion_read.frame
     for pid, rows in frame.groupby("patient_id", sort=True):
         if pid in failed:
@@ -250,7 +254,7 @@ def evaluate(
     return Evaluation(
         timepoints=timepoints, best_response=best_response, targets=targets,
         failures=_frame(failures, FAILURES.names),
-        warnings=_frame(tables["warnings"], ["patient_id", "criteria", "message"]),
+        warnings=_frame(tables["warnings"], WARNINGS.names),
         criteria=chosen, lesions=lesion_read.frame.drop(columns="_row"),
         inputs=inputs, started=started, finished=finished,
         events=endpoints.events, summary=endpoints.summary, agreement=endpoints.agreement,

@@ -12,7 +12,9 @@ row is line 2) or the index labels of a DataFrame.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,11 +25,13 @@ import pandas as pd
 
 from respond.config import normalise_organ
 from respond.errors import InputTableError, RespondError
+from respond.io.paths import check_input_file
 from respond.tables import (
     CLINICAL,
     CLINICAL_STATUSES,
     LESION_ROLES,
     LESION_STATUSES,
+    LESION_EXTRA_COLUMNS,
     LESIONS,
     PATIENTS,
     Table,
@@ -37,6 +41,10 @@ TableSource = str | Path | pd.DataFrame
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{1,2})?$|^\d{4}-\d{2}-?$|^\d{4}-[Uu][Nn][Kk]")
+#: A decimal number as respond accepts it (no ``_`` separators, no hex, ASCII digits only).
+_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: Text that spreadsheets and pandas write for a missing value; in a cell it is refused, not guessed.
+MISSING_WORDS = frozenset({"nan", "na", "n/a", "null", "none", "<na>", "nat", "#n/a"})
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
 #: Column name prefix of a per-criteria role, e.g. ``role_rano-bm``.
@@ -56,46 +64,116 @@ class ReadResult:
     frame: pd.DataFrame
     failures: list[RespondError] = field(default_factory=list)
     source: str = "<DataFrame>"
+    #: Rows of the warnings table (:data:`respond.tables.WARNINGS`) about the table's content.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed_patients(self) -> set[str]:
         return {e.patient_id for e in self.failures if e.patient_id is not None}
 
 
-def _load(source: TableSource, table: Table) -> tuple[pd.DataFrame, str, int]:
-    """Load ``source`` as text cells; return the frame, its name and the row offset."""
+def load_table(source: TableSource, table: Table) -> tuple[pd.DataFrame, str, int]:
+    """Load ``source`` as text cells; return the frame, its name and the row offset.
+
+    Every cell is a string (blank for a missing value); ``_row`` holds the
+    CSV line number (header = line 1) or the DataFrame index label. A CSV file
+    is parsed by respond itself, not by pandas, so that structural faults are
+    refused instead of silently repaired: a row with fewer or more cells than
+    the header (a missing cell shifts every value after it), a repeated or
+    unnamed column, bytes that are not UTF-8.
+    """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
         frame.columns = [str(c).strip() for c in frame.columns]
+        _check_header(list(frame.columns), "<DataFrame>")
         frame = frame.astype(object).where(frame.notna(), "")
         frame["_row"] = list(frame.index)
         return frame.reset_index(drop=True), "<DataFrame>", 0
-    path = Path(source)
-    if not path.is_file():
-        raise InputTableError(
-            f"{table.name} table not found; check the path", code="table.not_found", file=str(path)
-        )
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputTableError(
-            f"{table.name} table is empty (no header line); expected columns "
-            f"{', '.join(table.required)}",
-            code="table.empty",
-            file=str(path),
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputTableError(
-            f"cannot parse as CSV ({exc}); save the table as UTF-8 comma-separated values",
-            code="table.parse",
-            file=str(path),
-        ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame["_row"] = range(2, len(frame) + 2)
+    path = check_input_file(source, error=InputTableError, what=f"{table.name} table", code="table.not_found")
+    header, rows, lines = _read_csv_cells(path, table)
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in header})
+    frame["_row"] = lines
     return frame, str(path), 2
 
 
-def _require_columns(frame: pd.DataFrame, table: Table, name: str) -> None:
+#: Deprecated private spelling of :func:`load_table`, kept for callers not yet moved.
+_load = load_table
+
+
+def _parse_error(path: Path, why: str) -> InputTableError:
+    return InputTableError(f"cannot parse as CSV ({why}); save the table as UTF-8 comma-separated values",
+                           code="table.parse", file=str(path))
+
+
+def _read_csv_cells(path: Path, table: Table) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, rows of text cells and their line numbers; blank lines are skipped."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _parse_error(path, f"byte {exc.start} is not UTF-8") from None
+    except OSError as exc:
+        raise InputTableError(f"cannot read the file ({exc.strerror})", code="table.unreadable",
+                              file=str(path)) from None
+    if "\x00" in text:
+        raise _parse_error(path, "the file holds NUL bytes: it is not a text file")
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    header: list[str] | None = None
+    rows, lines = [], []
+    try:
+        for cells in reader:
+            if not cells or (len(cells) == 1 and cells[0].strip() == "" and header is not None):
+                continue
+            if header is None:
+                header = [c.strip() for c in cells]
+                continue
+            rows.append(cells)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise _parse_error(path, f"line {reader.line_num}: {exc}") from None
+    if header is None or header == [""]:
+        raise InputTableError(
+            f"{table.name} table is empty (no header line); expected columns {', '.join(table.required)}",
+            code="table.empty", file=str(path))
+    return _check_shape(header, rows, lines, path)
+
+
+def _check_shape(header: list[str], rows: list[list[str]], lines: list[int],
+                 path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Refuse rows whose cell count differs from the header's; drop unnamed all-blank columns."""
+    width = len(header)
+    for cells, line in zip(rows, lines):
+        extra = cells[width:]
+        if len(cells) < width:
+            raise InputTableError(
+                f"row has {len(cells)} cells but the header has {width}: a missing cell shifts every value "
+                "after it into the wrong column; write an empty cell (two commas) for a blank value",
+                code="table.short_row", file=str(path), row=line)
+        if any(c.strip() for c in extra):
+            raise InputTableError(
+                f"row has {len(cells)} cells but the header has {width}: a stray separator (an unquoted "
+                "comma in a value?) shifts the values; quote values that contain commas",
+                code="table.long_row", file=str(path), row=line)
+    unnamed = [i for i, name in enumerate(header) if name == ""]
+    for i in unnamed:
+        if any(cells[i].strip() for cells in rows):
+            raise InputTableError(f"column {i + 1} has values but no name in the header",
+                                  code="table.unnamed_column", file=str(path), column=f"#{i + 1}")
+    keep = [i for i in range(width) if i not in unnamed]
+    _check_header([header[i] for i in keep], str(path))
+    return [header[i] for i in keep], [[cells[i] for i in keep] for cells in rows], lines
+
+
+def _check_header(names: list[str], name: str) -> None:
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise InputTableError(
+            f"column(s) {', '.join(dup)} appear more than once; keep one", code="table.duplicate_column",
+            file=name, column=dup[0])
+
+
+def require_columns(frame: pd.DataFrame, table: Table, name: str) -> None:
+    """Raise :class:`InputTableError` naming the required columns of ``table`` that ``frame`` lacks."""
     missing = [c for c in table.required if c not in frame.columns]
     if missing:
         present = ", ".join(c for c in frame.columns if c != "_row") or "none"
@@ -106,11 +184,87 @@ def _require_columns(frame: pd.DataFrame, table: Table, name: str) -> None:
             file=name,
             column=missing[0],
         )
-    dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if dup:
-        raise InputTableError(
-            f"column(s) {', '.join(dup)} appear more than once", code="table.duplicate_column", file=name
-        )
+    _check_header([str(c) for c in frame.columns], name)
+
+
+_require_columns = require_columns
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", name.lower())
+
+
+def likely_column(name: str, known: Iterable[str]) -> str | None:
+    """The known column ``name`` is probably a misspelling of, or None.
+
+    Close means: equal ignoring case, spaces, hyphens, dots and underscores;
+    or an edit distance of 1 (2 for names of 6+ characters); or ``name`` is a
+    known name without its prefix (``slices`` for ``n_slices``).
+    """
+    known = [k for k in known if k != name]
+    squashed = _squash(name)
+    for k in known:
+        if _squash(k) == squashed:
+            return k
+    best = min(known, key=lambda k: (_edit_distance(name.lower(), k), k), default=None)
+    if best is not None and len(name) >= 4:
+        limit = 2 if len(name) >= 6 else 1
+        if _edit_distance(name.lower(), best) <= limit:
+            return best
+    for k in known:
+        if len(squashed) >= 5 and _squash(k).endswith(squashed) and len(k) - len(name) <= 3:
+            return k
+    return None
+
+
+def check_unknown_columns(frame: pd.DataFrame, table: Table, name: str, *, extra: Iterable[str] = (),
+                          criteria_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Refuse misspelt optional columns; return a warning row listing other unknown columns.
+
+    ``extra`` are further accepted names; ``criteria_ids`` (when given) the
+    criteria a ``role_<id>`` column may name. A column close to a known one
+    (:func:`likely_column`) or a ``role_`` column naming no criteria raises
+    :class:`InputTableError` (``table.misspelt_column``); any other unknown
+    column is listed in one warning (code ``unknown_column``): respond
+    ignores it.
+    """
+    known = [*table.names, *extra]
+    ids = sorted(criteria_ids) if criteria_ids is not None else None
+    unknown = []
+    for column in (str(c) for c in frame.columns):
+        if column == "_row" or column in known:
+            continue
+        if column.startswith(ROLE_PREFIX):
+            if ids is None or column[len(ROLE_PREFIX):] in ids:
+                continue
+            intended = likely_column(column, [f"{ROLE_PREFIX}{i}" for i in ids])
+            raise InputTableError(
+                f"column '{column}' names no criteria being evaluated (criteria: {', '.join(ids)})"
+                + (f"; did you mean '{intended}'?" if intended else "; spell it role_<criteria id>"),
+                code="table.misspelt_column", file=name, column=column)
+        intended = likely_column(column, known)
+        if intended is not None:
+            raise InputTableError(
+                f"unknown column '{column}' looks like '{intended}' misspelt; rename it (respond would "
+                "otherwise ignore it)", code="table.misspelt_column", file=name, column=column)
+        unknown.append(column)
+    if not unknown:
+        return []
+    shown = ", ".join(unknown[:20]) + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else "")
+    return [{"patient_id": None, "criteria": None, "code": "unknown_column",
+             "message": f"{table.name} table {name}: column(s) {shown} are not {table.name} columns and "
+                        "were ignored"}]
 
 
 def as_date(value: Any) -> dt.date | None:
@@ -124,8 +278,8 @@ def as_date(value: Any) -> dt.date | None:
     return None
 
 
-class _RowParser:
-    """Parses cells of one table, recording problems per patient."""
+class RowParser:
+    """Parses cells of one table, recording problems per patient (public: every table reader uses it)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -170,11 +324,13 @@ class _RowParser:
         text = str(value).strip()
         if text == "":
             return math.nan
-        try:
-            number = float(text)
-        except ValueError:
-            self.fail(patient, row, column, text, f"'{text}' is not a number", "table.bad_number")
+        if not _DECIMAL.match(text):
+            finite_word = text.lower().lstrip("+-") in MISSING_WORDS | {"inf", "infinity"}
+            why = "is not a finite number; leave the cell blank for a missing value" if finite_word else (
+                "is not a number (write plain decimals: digits, one '.', an optional exponent)")
+            self.fail(patient, row, column, text, f"'{text}' {why}", "table.bad_number")
             return math.nan
+        number = float(text)
         if not math.isfinite(number):
             self.fail(patient, row, column, text, f"'{text}' is not a finite number", "table.bad_number")
             return math.nan
@@ -189,9 +345,14 @@ class _RowParser:
 
     def choice(self, patient: str, row: Any, column: str, value: Any, allowed: Iterable[str]) -> str | None:
         text = str(value).strip().lower()
-        if text == "" or text == "nan":
+        if text == "":
             return None
         allowed = tuple(allowed)
+        if text in MISSING_WORDS:
+            self.fail(patient, row, column, value,
+                      f"{column} '{value}' is a missing-value marker; leave the cell blank or give one of "
+                      f"{', '.join(allowed)}", "table.literal_missing")
+            return None
         if text not in allowed:
             self.fail(
                 patient, row, column, value,
@@ -205,7 +366,7 @@ class _RowParser:
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
-        if text in ("", "nan"):
+        if text == "":
             return False
         if text in _TRUE:
             return True
@@ -215,28 +376,31 @@ class _RowParser:
         return False
 
 
-def _patient_ids(frame: pd.DataFrame, name: str) -> pd.Series:
+def patient_ids(frame: pd.DataFrame, name: str) -> pd.Series:
+    """The stripped ``patient_id`` cells; a blank or missing-value marker (``NaN``) raises for the table."""
     ids = frame["patient_id"].map(lambda v: str(v).strip())
-    blank = ids == ""
-    if blank.any():
-        row = frame.loc[blank, "_row"].iloc[0]
-        raise InputTableError(
-            "patient_id is blank; every row must name its patient",
-            code="table.missing_patient",
-            file=name,
-            row=row,
-            column="patient_id",
-        )
+    for bad, why in ((ids == "", "is blank; every row must name its patient"),
+                     (ids.str.lower().isin(MISSING_WORDS),
+                      "is a missing-value marker (NaN, NA, null, ...), not a patient; every row must name its "
+                      "patient")):
+        if bad.any():
+            row = frame.loc[bad, "_row"].iloc[0]
+            raise InputTableError(f"patient_id {why}", code="table.missing_patient", file=name, row=row,
+                                  column="patient_id", value=ids[bad].iloc[0])
     return ids
 
 
-def _finish(frame: pd.DataFrame, parser: _RowParser, name: str) -> ReadResult:
+def finish(frame: pd.DataFrame, parser: RowParser, name: str,
+           warnings: list[dict[str, Any]] | None = None) -> ReadResult:
+    """The :class:`ReadResult` of a parsed table: rows of patients with problems are left out."""
     bad = {e.patient_id for e in parser.failures}
     keep = ~frame["patient_id"].isin(bad)
-    return ReadResult(frame=frame.loc[keep].reset_index(drop=True), failures=parser.failures, source=name)
+    return ReadResult(frame=frame.loc[keep].reset_index(drop=True), failures=parser.failures, source=name,
+                      warnings=list(warnings or []))
 
 
-def _check_duplicates(frame: pd.DataFrame, keys: list[str], parser: _RowParser) -> None:
+def check_duplicates(frame: pd.DataFrame, keys: list[str], parser: RowParser) -> None:
+    """Record a per-patient failure for rows repeating the same ``keys``."""
     valid = frame.dropna(subset=keys)
     dup = valid[valid.duplicated(subset=keys, keep=False)]
     for _, group in dup.groupby(keys, sort=False):
@@ -250,8 +414,52 @@ def _check_duplicates(frame: pd.DataFrame, keys: list[str], parser: _RowParser) 
         )
 
 
+# Private spellings kept for callers not yet moved to the public names.
+_RowParser = RowParser
+_patient_ids = patient_ids
+_finish = finish
+_check_duplicates = check_duplicates
+
+
+def check_patient_ids(lesion_patients: Iterable[str], tables: dict[str, ReadResult | None]) -> list[dict[str, Any]]:
+    """Cross-check the patient ids of other tables against the lesion table's.
+
+    Returns one warning row per table listing its ids that match no lesion-table
+    patient (their records are not used); raises :class:`InputTableError`
+    (``table.no_matching_patients``) when a table shares no id at all with the
+    lesion table (ids lower-cased, prefixed or from another study: every record
+    would be silently ignored).
+    """
+    known = {str(p) for p in lesion_patients}
+    folded = {p.strip().lower(): p for p in known}
+    out = []
+    for what, read in tables.items():
+        if read is None:
+            continue
+        ids = set(read.frame["patient_id"]) | read.failed_patients
+        if not ids or not known:
+            continue
+        stray = sorted(ids - known)
+        if not stray:
+            continue
+        hint = ""
+        if any(i.strip().lower() in folded for i in stray):
+            hint = " (ids differ from the lesion table's only in case or spaces: patient ids are exact)"
+        listed = ", ".join(stray[:10]) + (f" and {len(stray) - 10} more" if len(stray) > 10 else "")
+        if len(stray) == len(ids):
+            raise InputTableError(
+                f"none of the {len(ids)} patient ids of the {what} table matches a patient of the lesion table"
+                f"{hint}; e.g. {what}: {', '.join(sorted(ids)[:3])}; lesions: {', '.join(sorted(known)[:3])}",
+                code="table.no_matching_patients", file=read.source, column="patient_id")
+        out.append({"patient_id": None, "criteria": None, "code": "unknown_patient",
+                    "message": f"{what} table {read.source}: {len(stray)} patient id(s) match no patient of the "
+                               f"lesion table and were not used{hint}: {listed}"})
+    return out
+
+
 def read_lesion_table(
-    source: TableSource, *, node_organs: Iterable[str] = ("lymph_node",)
+    source: TableSource, *, node_organs: Iterable[str] = ("lymph_node",),
+    criteria_ids: Iterable[str] | None = None,
 ) -> ReadResult:
     """Read and validate a lesion table (one row per lesion per scan date).
 
@@ -261,11 +469,12 @@ def read_lesion_table(
     A lymph node (organ in ``node_organs``) measured at a date must have a
     short axis.
     """
-    frame, name, _ = _load(source, LESIONS)
-    _require_columns(frame, LESIONS, name)
-    parser = _RowParser(name)
+    frame, name, _ = load_table(source, LESIONS)
+    require_columns(frame, LESIONS, name)
+    warnings = check_unknown_columns(frame, LESIONS, name, extra=LESION_EXTRA_COLUMNS, criteria_ids=criteria_ids)
+    parser = RowParser(name)
     nodes = {normalise_organ(o) for o in node_organs}
-    frame["patient_id"] = _patient_ids(frame, name)
+    frame["patient_id"] = patient_ids(frame, name)
     role_columns = [c for c in frame.columns if c == "role" or c.startswith(ROLE_PREFIX)]
 
     out: dict[str, list] = {k: [] for k in (
@@ -312,12 +521,12 @@ def read_lesion_table(
                         "table.status_conflict")
     for key, values in out.items():
         frame[key] = values
-    _check_duplicates(frame, ["patient_id", "date", "lesion_id"], parser)
+    check_duplicates(frame, ["patient_id", "date", "lesion_id"], parser)
     _check_lesion_consistency(frame, parser)
-    return _finish(frame, parser, name)
+    return finish(frame, parser, name, warnings)
 
 
-def _check_lesion_consistency(frame: pd.DataFrame, parser: _RowParser) -> None:
+def _check_lesion_consistency(frame: pd.DataFrame, parser: RowParser) -> None:
     """One lesion keeps one organ across dates."""
     organs = frame.groupby(["patient_id", "lesion_id"])["organ"].nunique()
     for (pid, lesion), n in organs[organs > 1].items():
@@ -330,15 +539,16 @@ def _check_lesion_consistency(frame: pd.DataFrame, parser: _RowParser) -> None:
 
 def read_clinical_table(source: TableSource) -> ReadResult:
     """Read the clinical table: corticosteroid dose (mg/day dexamethasone-equivalent) and clinical status."""
-    frame, name, _ = _load(source, CLINICAL)
-    _require_columns(frame, CLINICAL, name)
+    frame, name, _ = load_table(source, CLINICAL)
+    require_columns(frame, CLINICAL, name)
+    warnings = check_unknown_columns(frame, CLINICAL, name)
     if "steroid_dose_mg" not in frame.columns and "clinical_status" not in frame.columns:
         raise InputTableError(
             "clinical table needs steroid_dose_mg and/or clinical_status",
             code="table.missing_column", file=name, column="steroid_dose_mg",
         )
-    parser = _RowParser(name)
-    frame["patient_id"] = _patient_ids(frame, name)
+    parser = RowParser(name)
+    frame["patient_id"] = patient_ids(frame, name)
     dates, doses, states = [], [], []
     for rec in frame.to_dict("records"):
         pid, row = rec["patient_id"], rec["_row"]
@@ -346,16 +556,17 @@ def read_clinical_table(source: TableSource) -> ReadResult:
         doses.append(parser.number(pid, row, "steroid_dose_mg", rec.get("steroid_dose_mg", "")))
         states.append(parser.choice(pid, row, "clinical_status", rec.get("clinical_status", ""), CLINICAL_STATUSES))
     frame["date"], frame["steroid_dose_mg"], frame["clinical_status"] = dates, doses, states
-    _check_duplicates(frame, ["patient_id", "date"], parser)
-    return _finish(frame, parser, name)
+    check_duplicates(frame, ["patient_id", "date"], parser)
+    return finish(frame, parser, name, warnings)
 
 
 def read_patients_table(source: TableSource) -> ReadResult:
     """Read the patients table: treatment start, last follow-up and death dates."""
-    frame, name, _ = _load(source, PATIENTS)
-    _require_columns(frame, PATIENTS, name)
-    parser = _RowParser(name)
-    frame["patient_id"] = _patient_ids(frame, name)
+    frame, name, _ = load_table(source, PATIENTS)
+    require_columns(frame, PATIENTS, name)
+    warnings = check_unknown_columns(frame, PATIENTS, name)
+    parser = RowParser(name)
+    frame["patient_id"] = patient_ids(frame, name)
     for column in ("treatment_start", "last_followup", "death_date"):
         if column not in frame.columns:
             frame[column] = None
@@ -364,6 +575,6 @@ def read_patients_table(source: TableSource) -> ReadResult:
             parser.date(rec["patient_id"], rec["_row"], column, rec[column], required=False)
             for rec in frame.to_dict("records")
         ]
-    _check_duplicates(frame, ["patient_id"], parser)
-    return _finish(frame, parser, name)
+    check_duplicates(frame, ["patient_id"], parser)
+    return finish(frame, parser, name, warnings)
 
