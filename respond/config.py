@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Mapping
@@ -28,6 +30,84 @@ PRESET_IDS: Final = ("recist1.1", "rano-bm")
 PRESET_DIR: Final = Path(__file__).resolve().parent / "presets"
 #: The criteria evaluated when none are named.
 DEFAULT_CRITERIA: Final = ("recist1.1", "rano-bm")
+#: Largest preset file read (bytes); a preset is a page of text.
+MAX_PRESET_BYTES: Final = 1 << 20
+#: Deepest nesting of mappings and lists accepted in a preset (the presets use 2).
+MAX_PRESET_DEPTH: Final = 20
+#: Characters of a value quoted in a message (the rest is elided).
+MAX_SHOWN_CHARS: Final = 120
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to :data:`MAX_SHOWN_CHARS` characters, computed without expanding huge values."""
+    try:
+        text = reprlib_repr(value)
+    except Exception:  # noqa: BLE001 - a message must never fail
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "…"
+
+
+def reprlib_repr(value: Any) -> str:
+    """A bounded repr: long lists, mappings and texts are abbreviated (``...``)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxstring, short.maxother = 3, 6, 6, 80, 80
+    return short.repr(value)
+
+
+class _PresetLoader(yaml.SafeLoader):
+    """YAML's safe loader, stricter: no anchors or aliases, no repeated or non-text keys, bounded depth.
+
+    Aliases let a few hundred bytes expand to gigabytes (the "billion laughs");
+    presets are short and never need them. A repeated key would silently keep
+    its last value.
+    """
+
+    def __init__(self, stream: str, origin: str) -> None:
+        super().__init__(stream)
+        self.origin = origin
+        self.depth = 0
+
+    def _refuse(self, message: str, mark: Any, code: str) -> ConfigError:
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        return ConfigError(message + where, code=code, file=self.origin)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise self._refuse("anchors and aliases (&name, *name) are not accepted in criteria files; "
+                               "write each value out", event.start_mark, "config.yaml_alias")
+        self.depth += 1
+        if self.depth > MAX_PRESET_DEPTH:
+            raise self._refuse(f"nested deeper than {MAX_PRESET_DEPTH} levels; a criteria file has sections of "
+                               "keys, not deep structures", event.start_mark, "config.too_deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[str, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                raise self._refuse(f"key {_shown(key)} is not a text; keys are names such as 'response'",
+                                   key_node.start_mark, "config.bad_key")
+            if key in seen:
+                raise self._refuse(f"key '{_shown(key)[1:-1]}' is repeated (first at line {seen[key].line + 1}); "
+                                   "YAML would silently keep the last value: keep one",
+                                   key_node.start_mark, "config.duplicate_key")
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str, origin: str) -> Any:
+    loader = _PresetLoader(text, origin)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _num(lo: float, hi: float, *, integer: bool = False, optional: bool = False) -> dict:
@@ -206,7 +286,9 @@ def load_criteria(source: str | Path | Mapping[str, Any] | Criteria) -> Criteria
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    from respond.io.paths import is_file
+
+    if not is_file(path, error=ConfigError, what="criteria file"):
         raise ConfigError(
             "criteria file not found; give a preset id "
             f"({', '.join(PRESET_IDS)}) or the path of a YAML file",
@@ -214,12 +296,30 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             file=str(path),
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file ({exc.strerror})", code="config.unreadable", file=str(path)) from None
+    if len(raw) > MAX_PRESET_BYTES:
+        raise ConfigError(f"file is {len(raw)} bytes; a criteria file is at most {MAX_PRESET_BYTES}",
+                          code="config.too_large", file=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"byte {exc.start} is not UTF-8; save the file as UTF-8 text",
+                          code="config.encoding", file=str(path)) from None
+    try:
+        data = _parse_yaml(text, str(path))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", code="config.yaml", file=str(path)) from None
+        raise ConfigError(f"not valid YAML: {_cap(str(exc), 400)}", code="config.yaml", file=str(path)) from None
+    except RecursionError:
+        raise ConfigError("nested too deeply to read", code="config.too_deep", file=str(path)) from None
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of keys at the top level", code="config.shape", file=str(path))
     return data
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,11 +340,12 @@ def _build(data: dict[str, Any], *, origin: str) -> Criteria:
         base = _read_yaml(base_path)
         base.pop("extends", None)
         data = _deep_merge(base, data)
+    _check_keys(data, origin)
     known = set(_TOP_STRINGS) | set(_SECTIONS)
-    unknown = sorted(set(data) - known)
+    unknown = sorted(k for k in data if k not in known)
     if unknown:
         raise ConfigError(
-            f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}",
+            f"unknown key(s) {_cap(', '.join(unknown), 400)}; allowed: {', '.join(sorted(known))}",
             code="config.unknown_key",
             file=origin,
             value=unknown,
@@ -259,17 +360,54 @@ def _build(data: dict[str, Any], *, origin: str) -> Criteria:
         kwargs[name] = _build_section(cls, name, data.get(name), origin)
     criteria = Criteria(**kwargs, origin=origin)
     _check_consistency(criteria)
+    _check_reserved_id(criteria)
     return criteria
+
+
+def _check_keys(data: Mapping[Any, Any], origin: str) -> None:
+    """Keys of a mapping given from Python must be texts, as in a YAML file."""
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"key {_shown(key)} is not a text", code="config.bad_key", file=origin)
+        if isinstance(value, Mapping):
+            _check_keys(value, origin)
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped_rules(preset_id: str) -> str:
+    """Canonical JSON of a shipped preset's rules (its sections, without id, name, version, source)."""
+    shipped = _build(_read_yaml(preset_path(preset_id)), origin=str(preset_path(preset_id)))
+    return json.dumps({k: v for k, v in shipped.as_dict().items() if k in _SECTIONS}, sort_keys=True)
+
+
+def _check_reserved_id(c: Criteria) -> None:
+    """A variant file that changes a shipped preset's rules must take its own id (outputs are keyed by id).
+
+    Mappings built in Python (e.g. ``respond summarize``'s endpoint options over a preset) are exempt:
+    they are run options, recorded with the configuration hash in ``run.json``.
+    """
+    reserved = next((p for p in PRESET_IDS if p.lower() == c.id.lower()), None)
+    if reserved is None or c.origin.startswith("<"):  # mappings: run options applied from Python / the CLI
+        return
+    if Path(c.origin).resolve() == preset_path(reserved).resolve():
+        return
+    rules = json.dumps({k: v for k, v in c.as_dict().items() if k in _SECTIONS}, sort_keys=True)
+    if rules != _shipped_rules(reserved):
+        raise ConfigError(
+            f"id '{c.id}' is the id of the shipped {reserved} preset but the rules differ from it; "
+            "give the variant its own id (e.g. 'recist1.1-protocol-x') so that its results are not "
+            f"mistaken for {reserved}'s",
+            code="config.reserved_id", file=c.origin, value=c.id)
 
 
 def _build_section(cls: type, name: str, section: Any, origin: str) -> Any:
     if not isinstance(section, Mapping):
         raise ConfigError(f"section '{name}' is required and must be a mapping", code="config.missing_key", file=origin)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(section) - set(fields))
+    unknown = sorted(str(k) for k in section if k not in fields)
     if unknown:
         raise ConfigError(
-            f"unknown key(s) {', '.join(f'{name}.{k}' for k in unknown)}; "
+            f"unknown key(s) {_cap(', '.join(f'{name}.{k}' for k in unknown), 400)}; "
             f"allowed in '{name}': {', '.join(fields)}",
             code="config.unknown_key",
             file=origin,
@@ -288,7 +426,8 @@ def _check_value(key: str, value: Any, rule: Mapping[str, Any], origin: str) -> 
     kind = rule["kind"]
 
     def bad(why: str) -> ConfigError:
-        return ConfigError(f"'{key}' = {value!r}: {why}", code="config.bad_value", file=origin, value=value)
+        return ConfigError(f"'{key}' = {_shown(value)}: {why}", code="config.bad_value", file=origin,
+                           value=_shown(value))
 
     if kind == "bool":
         if not isinstance(value, bool):
@@ -305,7 +444,7 @@ def _check_value(key: str, value: Any, rule: Mapping[str, Any], origin: str) -> 
             raise bad("must be a non-empty list of organ names" + (" or null" if rule["optional"] else ""))
         return tuple(normalise_organ(v) for v in value)
     if kind == "num_list":
-        ok = isinstance(value, list) and value and all(
+        ok = isinstance(value, list) and 0 < len(value) <= 100 and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and rule["lo"] <= v <= rule["hi"]
             for v in value)
         if not ok:
@@ -318,6 +457,8 @@ def _check_value(key: str, value: Any, rule: Mapping[str, Any], origin: str) -> 
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad("must be a number" + (" or null" if rule["optional"] else ""))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad("must be a finite number")
     if kind == "int" and value != int(value):
         raise bad("must be a whole number")
     if not (rule["lo"] <= value <= rule["hi"]):
