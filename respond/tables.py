@@ -354,3 +354,19 @@ REGISTRATIONS: Final = Table(
 #: Columns other stages write into a lesion table next to :data:`LESIONS` (tracking's bookkeeping);
 #: the table reader accepts them and the criteria ignore them.
 LESION_EXTRA_COLUMNS: Final = ("track_status", "source_labels", "fragments")
+
+#: Actions a links table row can take.
+LINK_ACTIONS: Final = ("link", "unlink")
+
+LINKS: Final = Table(
+    "links",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("date", "date", "Scan date, ISO YYYY-MM-DD.", True),
+        C("source_label", "str", "Component (or label) number in that scan's mask, as in matches.csv.", True),
+        C("lesion_id", "str", "Lesion id the component is (link) or is not (unlink).", True),
+        C("action", "str", "link (default) / unlink."),
+    ),
+)
+#: Column name prefix of a per-criteria role in the lesion table, e.g. ``role_rano-bm``.
+ROLE_PREFIX: Final = "role_"

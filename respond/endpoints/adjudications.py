@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from respond.io.lesion_table import (
-    ReadResult,
-    TableSource,
-    _check_duplicates,
-    _finish,
-    _load,
-    _patient_ids,
-    _require_columns,
-    _RowParser,
-)
+from respond.io.lesion_table import ReadResult, TableSource
+from respond.io.lesion_table import check_duplicates as _check_duplicates
+from respond.io.lesion_table import finish as _finish
+from respond.io.lesion_table import load_table as _load
+from respond.io.lesion_table import patient_ids as _patient_ids
+from respond.io.lesion_table import require_columns as _require_columns
+from respond.io.lesion_table import RowParser as _RowParser
 from respond.tables import ADJUDICATION_FINDINGS, ADJUDICATIONS
 
 

@@ -34,6 +34,7 @@ from respond.tables import (
     LESION_EXTRA_COLUMNS,
     LESIONS,
     PATIENTS,
+    ROLE_PREFIX,
     Table,
 )
 
@@ -47,8 +48,6 @@ _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 MISSING_WORDS = frozenset({"nan", "na", "n/a", "null", "none", "<na>", "nat", "#n/a"})
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
-#: Column name prefix of a per-criteria role, e.g. ``role_rano-bm``.
-ROLE_PREFIX = "role_"
 
 
 @dataclass

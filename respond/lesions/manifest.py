@@ -28,30 +28,18 @@ import pandas as pd
 
 from respond.config import normalise_organ
 from respond.errors import RespondError
-from respond.io.lesion_table import (
-    _check_duplicates,
-    _load,
-    _patient_ids,
-    _require_columns,
-    _RowParser,
-)
-from respond.tables import MANIFEST, C, Table
+from respond.io.lesion_table import check_duplicates as _check_duplicates
+from respond.io.lesion_table import load_table as _load
+from respond.io.lesion_table import patient_ids as _patient_ids
+from respond.io.lesion_table import require_columns as _require_columns
+from respond.io.lesion_table import RowParser as _RowParser
+from respond.tables import LINKS, MANIFEST
 
 ManifestSource = str | os.PathLike | pd.DataFrame
 
 #: Actions a links table row can take.
 LINK_ACTIONS = ("link", "unlink")
 
-LINKS = Table(
-    "links",
-    (
-        C("patient_id", "str", "Patient identifier.", True),
-        C("date", "date", "Scan date, ISO YYYY-MM-DD.", True),
-        C("source_label", "str", "Component (or label) number in that scan's mask, as in matches.csv.", True),
-        C("lesion_id", "str", "Lesion id the component is (link) or is not (unlink).", True),
-        C("action", "str", "link (default) / unlink."),
-    ),
-)
 
 
 @dataclass

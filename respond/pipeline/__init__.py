@@ -30,9 +30,9 @@ import pandas as pd
 from respond import __version__
 from respond.batch import Job, run_jobs
 from respond.errors import InputTableError
-from respond.io.lesion_table import TableSource, read_clinical_table
+from respond.io.lesion_table import TableSource, load_table, read_clinical_table
 from respond.io.writers import describe_inputs, file_sha256, write_csv, write_json
-from respond.tables import FAILURES, MATCHES, REGISTRATIONS
+from respond.tables import FAILURES, MANIFEST, MATCHES, REGISTRATIONS
 
 #: Manifest columns that carry clinical data for RANO-BM.
 CLINICAL_COLUMNS = ("steroid_dose_mg", "clinical_status")
@@ -126,7 +126,7 @@ def _manifest_clinical(path_or_frame: TableSource) -> pd.DataFrame | None:
     if isinstance(path_or_frame, pd.DataFrame):
         raw = path_or_frame.copy()
     else:
-        raw = pd.read_csv(path_or_frame, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw = load_table(path_or_frame, MANIFEST)[0].drop(columns="_row")
     raw.columns = [str(c).strip() for c in raw.columns]
     present = [c for c in CLINICAL_COLUMNS if c in raw.columns]
     if not present:
