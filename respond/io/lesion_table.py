@@ -40,10 +40,10 @@ from respond.tables import (
 
 TableSource = str | Path | pd.DataFrame
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{1,2})?$|^\d{4}-\d{2}-?$|^\d{4}-[Uu][Nn][Kk]")
 #: A decimal number as respond accepts it (no ``_`` separators, no hex, ASCII digits only).
-_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_DECIMAL = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 #: Text that spreadsheets and pandas write for a missing value; in a cell it is refused, not guessed.
 MISSING_WORDS = frozenset({"nan", "na", "n/a", "null", "none", "<na>", "nat", "#n/a"})
 _TRUE = {"true", "yes", "y", "1", "t"}
