@@ -337,3 +337,21 @@ def test_clinical_reader_refuses_literal_nan_status(tmp_path):
     read = read_clinical_table(path)
     assert read.failed_patients == {"P1"} and read.failures[0].code == "table.literal_missing"
 
+
+
+@pytest.mark.parametrize("args", [
+    ["evaluate", "--sdtm", "{L}.csv", "tr.csv", "--out", "o"],
+    ["evaluate", "{good}", "--clinical", "{L}.csv", "--out", "o"],
+    ["evaluate", "{good}", "--patients", "{L}.csv", "--out", "o"],
+    ["evaluate", "{good}", "--adjudications", "{L}.csv", "--out", "o"],
+    ["track", "{L}.csv", "--out", "o"],
+    ["assess", "{L}.csv", "--out", "o"],
+    ["track", "{good}", "--out", "{L}"],
+    ["assess", "{good}", "--out", "{L}"],
+    ["export-sdtm", ".", "--out", "{L}"],
+])
+def test_overlong_names_on_every_command(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    good = _table(tmp_path, ROWS)
+    result = _invoke([a.format(L=LONG, good=good) for a in args])
+    _assert_refused(result, "path.too_long")

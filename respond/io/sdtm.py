@@ -37,6 +37,7 @@ from typing import Final, Iterable
 import pandas as pd
 
 from respond.errors import InputTableError, RespondError
+from respond.io.paths import is_file
 from respond.io.writers import atomic_write, write_csv
 
 #: TR test codes read as measurements, and the lesion-table column each fills.
@@ -76,7 +77,7 @@ class SdtmRead:
 def read_domain(path: str | Path, domain: str, required: Iterable[str]) -> pd.DataFrame:
     """Read one SDTM dataset (CSV or SAS transport .xpt) as text, with a ``_row`` column."""
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path, error=InputTableError, what=f"SDTM {domain} dataset"):  # no OSError on long names
         raise InputTableError(f"SDTM {domain} dataset not found", code="sdtm.not_found", file=str(path))
     if path.suffix.lower() == ".xpt":
         try:  # pyreadstat, not pandas.read_sas: pandas misreads some encodings of 0.0 as 5e-79
