@@ -262,10 +262,10 @@ def preset_path(preset_id: str) -> Path:
     """Path of a shipped preset YAML by id (``recist1.1``, ``rano-bm``)."""
     if preset_id not in PRESET_IDS:
         raise ConfigError(
-            f"unknown criteria {preset_id!r}; presets are {', '.join(PRESET_IDS)}, "
+            f"unknown criteria {_shown(preset_id)}; presets are {', '.join(PRESET_IDS)}, "
             "or pass your own YAML file",
             code="config.unknown_preset",
-            value=preset_id,
+            value=_shown(preset_id),
         )
     return PRESET_DIR / f"{preset_id}.yaml"
 

@@ -351,9 +351,9 @@ REGISTRATIONS: Final = Table(
     ),
 )
 
-#: Columns other stages write into a lesion table next to :data:`LESIONS` (tracking's bookkeeping);
-#: the table reader accepts them and the criteria ignore them.
-LESION_EXTRA_COLUMNS: Final = ("track_status", "source_labels", "fragments")
+#: Columns other stages write into a lesion table next to :data:`LESIONS` (tracking's bookkeeping,
+#: the SDTM reader's visit number); the table reader accepts them and the criteria ignore them.
+LESION_EXTRA_COLUMNS: Final = ("track_status", "source_labels", "fragments", "visitnum")
 
 #: Actions a links table row can take.
 LINK_ACTIONS: Final = ("link", "unlink")

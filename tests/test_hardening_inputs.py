@@ -355,3 +355,14 @@ def test_overlong_names_on_every_command(tmp_path, monkeypatch, args):
     good = _table(tmp_path, ROWS)
     result = _invoke([a.format(L=LONG, good=good) for a in args])
     _assert_refused(result, "path.too_long")
+
+
+def test_sdtm_bookkeeping_columns_raise_no_unknown_column_warning(tmp_path):
+    tu = tmp_path / "tu.csv"
+    tr = tmp_path / "tr.csv"
+    tu.write_text("STUDYID,DOMAIN,USUBJID,TULNKID,TULOC,TUSTRESC\nS,TU,S-1,T01,LUNG,TARGET\n")
+    tr.write_text("STUDYID,DOMAIN,USUBJID,TRLNKID,TRTESTCD,TRSTRESC,TRSTRESN,TRSTRESU,TRDTC,VISITNUM\n"
+                  "S,TR,S-1,T01,LDIAM,30,30,mm,2024-01-05,1\nS,TR,S-1,T01,LDIAM,20,20,mm,2024-03-05,2\n")
+    result = respond.evaluate_sdtm(tu, tr, criteria=["recist1.1"])
+    assert "unknown_column" not in set(result.warnings["code"])
+    assert result.best_response["best_overall_response"].tolist() == ["PR"]
