@@ -366,3 +366,11 @@ def test_sdtm_bookkeeping_columns_raise_no_unknown_column_warning(tmp_path):
     result = respond.evaluate_sdtm(tu, tr, criteria=["recist1.1"])
     assert "unknown_column" not in set(result.warnings["code"])
     assert result.best_response["best_overall_response"].tolist() == ["PR"]
+
+
+def test_summarize_refuses_a_patients_table_sharing_no_patient(tmp_path):
+    lesions = _table(tmp_path, ROWS)
+    assert _invoke(["evaluate", lesions, "--criteria", "recist1.1", "--out", tmp_path / "run"]).exit_code == 0
+    patients = _table(tmp_path, ["p1,2023-12-01,,", "p2,2023-12-01,,"],
+                      header="patient_id,treatment_start,last_followup,death_date", name="patients.csv")
+    _assert_refused(_invoke(["summarize", tmp_path / "run", "--patients", patients]), "table.no_matching_patients")

@@ -318,7 +318,7 @@ def summarize(
     criteria (the configuration hash in the outputs changes accordingly).
     """
     from respond.endpoints.adjudications import read_adjudications_table
-    from respond.io.lesion_table import read_lesion_table, read_patients_table
+    from respond.io.lesion_table import ReadResult, check_patient_ids, read_lesion_table, read_patients_table
 
     failures: list[RespondError] = []
     sources: dict[str, str] = {}
@@ -359,6 +359,8 @@ def summarize(
         raise InputTableError("the lesion table of the run is needed for local control; pass lesions=...",
                               code="table.not_found")
     patients_frame = table("patients", patients, read_patients_table)
+    if patients_frame is not None:  # a patients table sharing no id with the lesions would be silently ignored
+        check_patient_ids(set(lesion_frame["patient_id"]), {"patients": ReadResult(patients_frame, source=sources.get("patients", "<DataFrame>"))})
     adj_frame = table("adjudications", adjudications, read_adjudications_table, lesions=lesion_frame)
 
     overrides = {k: v for k, v in {
