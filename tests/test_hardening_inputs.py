@@ -269,6 +269,8 @@ def test_numbers_are_plain_decimals(tmp_path, text):
 
 
 @pytest.mark.parametrize("line,column", [("P2,2024-03-01,L1,lung,50,NaN", "status"),
+                                         ("P2,2024-03-01,None,lung,50,", "lesion_id"),
+                                         ("P2,2024-03-01,L1,null,50,", "organ"),
                                          ("P2,2024-03-01,L1,lung,NA,", "longest_diameter_mm")])
 def test_literal_nan_is_refused(tmp_path, line, column):
     read = read_lesion_table(_table(tmp_path, [*ROWS[:3], line]))

@@ -483,12 +483,14 @@ def read_lesion_table(
         pid, row = rec["patient_id"], rec["_row"]
         out["date"].append(parser.date(pid, row, "date", rec["date"], required=True))
         lesion = str(rec["lesion_id"]).strip()
-        if lesion in ("", "nan"):
-            parser.fail(pid, row, "lesion_id", rec["lesion_id"], "lesion_id is blank", "table.missing_lesion")
+        if lesion == "" or lesion.lower() in MISSING_WORDS:
+            parser.fail(pid, row, "lesion_id", rec["lesion_id"],
+                        "lesion_id is blank or a missing-value marker (NaN, NA, None, ...)", "table.missing_lesion")
         out["lesion_id"].append(lesion)
         organ = normalise_organ(rec["organ"])
-        if organ in ("", "nan"):
-            parser.fail(pid, row, "organ", rec["organ"], "organ is blank; name the organ (e.g. brain, lung, lymph_node)", "table.missing_organ")
+        if organ == "" or organ in MISSING_WORDS:
+            parser.fail(pid, row, "organ", rec["organ"], "organ is blank or a missing-value marker; name the organ "
+                        "(e.g. brain, lung, lymph_node)", "table.missing_organ")
         out["organ"].append(organ)
         ld = parser.number(pid, row, "longest_diameter_mm", rec["longest_diameter_mm"])
         sa = parser.number(pid, row, "short_axis_mm", rec.get("short_axis_mm", ""))
