@@ -1,4 +1,4 @@
-"""Every guard of respond.io.images, made to fire on a broken-on-purpose file (made in tmp_path)."""
+"""Every guard of respond.io (images, nifti, masks), made to fire on a broken-on-purpose file (made in tmp_path)."""
 from __future__ import annotations
 
 import gzip
@@ -10,8 +10,9 @@ import pytest
 import SimpleITK as sitk
 
 from respond.errors import GeometryError, GeometryMismatchError, ImageFileError, MaskValueError
-from respond.io import images as io
-from respond.io.images import Geometry, load_pair, read_header, read_image, read_mask
+from respond.io.geometry import Geometry
+from respond.io.images import read_header, read_image
+from respond.io.masks import load_pair, read_mask
 
 
 def small_mask(dtype=np.uint8, spacing=(0.5, 0.6, 2.0), origin=(1.0, 2.0, 3.0)) -> sitk.Image:
@@ -326,8 +327,11 @@ def test_dicom_folder_with_two_series_or_none(tmp_path):
 
 
 def test_tolerances_are_named_and_documented():
-    for name in ("ORTHONORMAL_ATOL", "GEOMETRY_ATOL_MM", "DIRECTION_ATOL", "QFORM_SFORM_ATOL_MM"):
-        assert getattr(io, name) > 0
+    from respond.io import geometry, nifti
+
+    for module, name in ((geometry, "ORTHONORMAL_ATOL"), (geometry, "GEOMETRY_ATOL_MM"),
+                         (geometry, "DIRECTION_ATOL"), (nifti, "QFORM_SFORM_ATOL_MM")):
+        assert getattr(module, name) > 0
 
 
 def test_multi_member_gzip_nifti_is_read_completely(tmp_path):

@@ -12,14 +12,9 @@ import types
 import pandas as pd
 import SimpleITK as sitk
 
-from respond.io.images import (
-    GEOMETRY_ATOL_MM,
-    Geometry,
-    ImageSource,
-    image_geometry,
-    match_mask_to_grid,
-    read_mask,
-)
+from respond.io.geometry import GEOMETRY_ATOL_MM, Geometry
+from respond.io.images import ImageSource, image_geometry
+from respond.io.masks import match_mask_to_grid, read_mask
 from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
 from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
 from respond.measure.instances import LesionMode, find_lesions, segment_instances
