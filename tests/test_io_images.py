@@ -330,7 +330,7 @@ def test_tolerances_are_named_and_documented():
     from respond.io import geometry, nifti
 
     for module, name in ((geometry, "ORTHONORMAL_ATOL"), (geometry, "GEOMETRY_ATOL_MM"),
-                         (geometry, "DIRECTION_ATOL"), (nifti, "QFORM_SFORM_ATOL_MM")):
+                         (geometry, "DIRECTION_ATOL"), (nifti, "QFORM_SFORM_VOXEL_FRACTION")):
         assert getattr(module, name) > 0
 
 
@@ -350,7 +350,8 @@ def test_multi_member_gzip_nifti_is_read_completely(tmp_path):
 def test_huge_header_fails_before_reading_voxels(tmp_path):
     path = write_nrrd(tmp_path / "huge.nrrd", directions="(1,0,0) (0,1,0) (0,0,1)", sizes=(4096, 4096, 4096),
                       data=bytes(24))
-    with pytest.raises(ImageFileError, match=r"68,719,476,736 voxels .* max_voxels") as info:
+    # The memory limit (bytes) fires first since issue 17: 64 GiB of uint8 > MAX_IMAGE_BYTES.
+    with pytest.raises(ImageFileError, match=r"68,719,476,736 voxels .*, 64 GiB in memory, .*max_bytes") as info:
         read_mask(path)
     assert info.value.code == "image.too_large"
     with pytest.raises(ImageFileError, match="max_voxels = 10"):

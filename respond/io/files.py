@@ -11,6 +11,13 @@ from typing import Final
 
 from respond.errors import ImageFileError
 
+#: Largest image read, in bytes of decoded voxels (1 GiB). The header is checked against it before
+#: any voxel is read or decompressed, so a damaged or hostile header (a 2 MB ``.nii.gz`` that
+#: expands to 2 GiB, an 8 MB file declaring 8 GiB of float64) fails fast instead of exhausting
+#: memory. Clinical volumes are far smaller (a 512×512×1000 CT in int16 is 0.5 GiB), and respond
+#: holds an image, its mask and working copies at once. Raise it with ``read_image(..., max_bytes=...)``.
+MAX_IMAGE_BYTES: Final = 2**30
+
 #: File suffixes read as a single file (a folder is read as a DICOM series).
 SUPPORTED_SUFFIXES: Final = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 

@@ -13,7 +13,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from respond.io.geometry import GEOMETRY_ATOL_MM, Geometry
-from respond.io.images import ImageSource, image_geometry
+from respond.io.images import ImageSource, image_geometry, qform_sform_disagreement_mm
 from respond.io.masks import match_mask_to_grid, read_mask
 from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
 from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
@@ -109,7 +109,9 @@ def measure_mask(
             sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
         )
     frame = axial_frame(geometry, tolerance_deg=axial_tolerance_deg)
-    rows = [{**measure_lesion(instance, geometry, frame), **instance.info} for instance in instances]
+    header_qc = {"qform_sform_disagreement_mm": None if file is not None and is_dicom_seg(file)
+                 else qform_sform_disagreement_mm(mask_image)}
+    rows = [{**measure_lesion(instance, geometry, frame), **instance.info, **header_qc} for instance in instances]
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)
