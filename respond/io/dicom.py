@@ -51,6 +51,7 @@ from respond.errors import (
     ImageFileError,
     MaskValueError,
 )
+from respond.io.dicom_frames import open_seg
 from respond.io.files import check_file, is_dicom_file
 from respond.io.geometry import DIRECTION_ATOL, GEOMETRY_ATOL_MM, Geometry, format_vector, nonzero_box
 
@@ -487,15 +488,10 @@ def read_seg(
     path = Path(path)
     check_file(path)
     file = str(path)
-    import highdicom as hd
-
     if not is_dicom_seg(path):
         raise ImageFileError("not a DICOM SEG (no DICOM preamble or another SOP class)", code="image.dicom_seg",
                              file=file)
-    try:
-        seg = hd.seg.segread(path)
-    except Exception as exc:
-        raise ImageFileError(f"cannot read the DICOM SEG: {exc}", code="image.dicom_seg", file=file) from exc
+    seg = open_seg(path)
     numbers = list(seg.segment_numbers)
     descriptions = [seg.get_segment_description(n) for n in numbers]
     labels = [str(d.segment_label) for d in descriptions]
