@@ -112,7 +112,7 @@ def series_files(folder: Path) -> list[str]:
         raise ImageFileError("no DICOM series found in folder", code="image.dicom", file=str(folder))
     if len(ids) > 1:
         raise ImageFileError(
-            f"folder holds {len(ids)} DICOM series ({', '.join(ids)}); give a folder with one series",
+            f"folder holds {len(ids)} DICOM series ({format_values(ids)}); give a folder with one series",
             code="image.dicom",
             file=str(folder),
         )
@@ -304,7 +304,7 @@ def _gap_phrase(along: np.ndarray, gaps: np.ndarray, n: int, nominal: float) -> 
     whole = int(np.rint(ratio))
     phrase = f"gap of {gaps[n]:.4g} mm between slice positions {along[n]:.4g} and {along[n + 1]:.4g} mm"
     if whole >= 2 and abs(ratio - whole) <= SLICE_GAP_RTOL * whole:
-        absent = ", ".join(f"{along[n] + m * nominal:.4g}" for m in range(1, whole))
+        absent = format_values([along[n] + m * nominal for m in range(1, whole)])
         phrase += f" ({whole - 1} slice(s) missing at {absent} mm)"
     return phrase
 
@@ -428,7 +428,7 @@ class SegMask:
         """A label image of segment numbers (UInt16) — refused when segments overlap."""
         overlaps = self.overlaps()
         if overlaps:
-            shown = ", ".join(f"segments {a} and {b} share {n} voxel(s)" for a, b, n in overlaps[:5])
+            shown = format_values([f"segments {a} and {b} share {n} voxel(s)" for a, b, n in overlaps])
             raise MaskValueError(
                 f"the SEG's segments overlap ({shown}), so it is not one label image; measure it with "
                 "respond measure / respond.measure, which measure each segment as its own lesion",

@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import SimpleITK as sitk
 
-from respond.errors import GeometryMismatchError, MaskValueError
+from respond.errors import GeometryMismatchError, MaskValueError, format_values
 from respond.io.dicom import read_seg
 from respond.io.geometry import DIRECTION_ATOL, GEOMETRY_ATOL_MM, Geometry
 from respond.io.images import ImageSource, is_seg_source, read_image
@@ -62,7 +62,7 @@ def check_mask_values(mask: sitk.Image, *, file: str | None = None, allow_float_
         if array.dtype.kind == "i" and array.size and array.min() < 0:
             negatives = np.unique(array[array < 0])
             raise MaskValueError(
-                f"mask has negative labels {_some(negatives)}; labels must be 0 (background) or positive",
+                f"mask has negative labels {format_values(negatives)}; labels must be 0 (background) or positive",
                 code="mask.negative",
                 file=file,
                 value=negatives[:10].tolist(),
@@ -78,15 +78,15 @@ def check_mask_values(mask: sitk.Image, *, file: str | None = None, allow_float_
     bad = values[~np.isfinite(values) | (values != np.round(values)) | (values < 0)]
     if bad.size:
         raise MaskValueError(
-            f"mask holds values that are not labels (negative, non-integer or NaN): {_some(bad)}; "
-            f"all values found: {_some(values)}",
+            f"mask holds values that are not labels (negative, non-integer or NaN): {format_values(bad)}; "
+            f"all values found: {format_values(values)}",
             code="mask.values",
             file=file,
             value=bad[:10].tolist(),
         )
     if not allow_float_mask:
         raise MaskValueError(
-            f"mask is stored as {mask.GetPixelIDTypeAsString()} (values found: {_some(values)}); "
+            f"mask is stored as {mask.GetPixelIDTypeAsString()} (values found: {format_values(values)}); "
             "label masks must be integer images — pass allow_float_mask=True to accept whole-number floats",
             code="mask.float",
             file=file,
@@ -95,11 +95,6 @@ def check_mask_values(mask: sitk.Image, *, file: str | None = None, allow_float_
     pixel = sitk.sitkUInt8 if values.size == 0 or values.max() < 256 else sitk.sitkUInt32
     converted = sitk.Cast(mask, pixel)
     return converted
-
-
-def _some(values: np.ndarray, limit: int = 10) -> str:
-    shown = ", ".join(f"{v:g}" for v in np.asarray(values, dtype=float)[:limit])
-    return shown + (f", … ({len(values)} values)" if len(values) > limit else "")
 
 
 def load_pair(
