@@ -9,6 +9,7 @@ interpolating labels). A DICOM SEG is read by :mod:`respond.io.dicom`.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -18,6 +19,11 @@ from respond.errors import GeometryMismatchError, MaskValueError, format_values
 from respond.io.dicom import read_seg
 from respond.io.geometry import DIRECTION_ATOL, GEOMETRY_ATOL_MM, Geometry
 from respond.io.images import ImageSource, is_seg_source, read_image
+from respond.io.nifti import is_nifti, nonfinite_voxel_count
+
+#: Largest whole-number value of a float mask accepted as a label (with ``allow_float_mask``): it is
+#: converted to a 32-bit unsigned label image, and a larger value (1e20) would overflow to a wrong label.
+_LARGEST_LABEL: Final = 2**32 - 1
 
 #: Integer pixel types a label mask may be stored as.
 _INTEGER_PIXEL_IDS: Final = frozenset(
@@ -52,7 +58,18 @@ def read_mask(source: ImageSource, *, allow_float_mask: bool = False,
         # Segment numbers as labels; refused when segments overlap (respond.measure reads SEGs per segment).
         return read_seg(source).label_image()
     image = read_image(source, allow_non_orthonormal=allow_non_orthonormal)
+    if file is not None and is_nifti(Path(file)) and sitk.GetArrayViewFromImage(image).dtype.kind == "f":
+        _refuse_nonfinite(Path(file))
     return check_mask_values(image, file=file, allow_float_mask=allow_float_mask)
+
+
+def _refuse_nonfinite(path: Path) -> None:
+    """NaN and infinite voxels, counted in the raw file (ITK reads them as 0, i.e. background)."""
+    count = nonfinite_voxel_count(path)
+    if count:
+        raise MaskValueError(
+            f"mask holds {count} NaN or infinite voxel(s); they are not labels (ITK would read them as background)",
+            code="mask.values", file=str(path), value=count)
 
 
 def check_mask_values(mask: sitk.Image, *, file: str | None = None, allow_float_mask: bool = False) -> sitk.Image:
@@ -92,6 +109,12 @@ def check_mask_values(mask: sitk.Image, *, file: str | None = None, allow_float_
             file=file,
             value=values[:10].tolist(),
         )
+    too_large = values[values > _LARGEST_LABEL]
+    if too_large.size:
+        raise MaskValueError(
+            f"mask holds label value(s) {format_values(too_large)} larger than {_LARGEST_LABEL}, the largest label "
+            "a float mask is converted to; relabel the mask with small integers",
+            code="mask.values", file=file, value=too_large[:10].tolist())
     pixel = sitk.sitkUInt8 if values.size == 0 or values.max() < 256 else sitk.sitkUInt32
     converted = sitk.Cast(mask, pixel)
     return converted
