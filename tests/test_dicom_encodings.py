@@ -29,7 +29,7 @@ from respond.io.dicom_frames import DEFLATED_IMAGE_FRAME_COMPRESSION
 from respond.measure import measure_mask
 from respond.testing.dicom import write_dicom_seg, write_dicom_series
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dicom-seg"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom-seg"
 ENCODINGS = ["liver.dcm", "liver_deflate.dcm", "liver_expb.dcm", "liver_j2k.dcm", "liver_nonbyte_aligned.dcm",
              "liver_nonbyte_aligned_deflate.dcm", "liver_nonbyte_aligned_j2k.dcm", "liver_nonbyte_aligned_rle.dcm",
              "liver_rle.dcm"]

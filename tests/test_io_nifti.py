@@ -135,9 +135,11 @@ def test_disagreement_reaches_the_lesion_rows(tmp_path):
     sform = qform.copy()
     sform[:3, 3] += [0.0, 0.0, 0.005]
     path = write_nifti(tmp_path / "m.nii.gz", qform=qform, sform=sform)
-    rows = measure_mask(path)
-    assert len(rows) == 1
-    assert rows["qform_sform_disagreement_mm"].iloc[0] == pytest.approx(0.005, abs=2e-4)
+    image = tmp_path / "image.nii.gz"
+    sitk.WriteImage(sitk.Cast(read_image(path), sitk.sitkInt16) * 100, str(image))
+    for rows in (measure_mask(path), measure_mask(path, image), measure_mask(path, image, allow_resample_mask=True)):
+        assert len(rows) == 1
+        assert rows["qform_sform_disagreement_mm"].iloc[0] == pytest.approx(0.005, abs=2e-4)
     plain = tmp_path / "plain.nii.gz"
     sitk.WriteImage(sitk.Cast(read_mask(path), sitk.sitkUInt8), str(plain))
     assert pd.notna(measure_mask(plain)["qform_sform_disagreement_mm"].iloc[0])

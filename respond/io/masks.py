@@ -19,7 +19,7 @@ from respond.errors import GeometryMismatchError, MaskValueError, format_values
 from respond.io.dicom import read_seg
 from respond.io.geometry import DIRECTION_ATOL, GEOMETRY_ATOL_MM, Geometry
 from respond.io.images import ImageSource, is_seg_source, read_image
-from respond.io.nifti import is_nifti, nonfinite_voxel_count
+from respond.io.nifti import QFORM_SFORM_KEY, is_nifti, nonfinite_voxel_count
 
 #: Largest whole-number value of a float mask accepted as a label (with ``allow_float_mask``): it is
 #: converted to a 32-bit unsigned label image, and a larger value (1e20) would overflow to a wrong label.
@@ -176,9 +176,9 @@ def match_mask_to_grid(
     reference.SetOrigin(grid.origin)
     reference.SetDirection(grid.direction)
     if not found:
-        mask = sitk.Image(mask)
-        mask.CopyInformation(reference)
-        return mask
+        placed = sitk.Image(mask)
+        placed.CopyInformation(reference)
+        return _keep_header_qc(mask, placed)
     if not allow_resample_mask:
         raise GeometryMismatchError(
             "image and mask grids differ: " + "; ".join(f"{f} (image vs mask)" for f in found)
@@ -188,7 +188,14 @@ def match_mask_to_grid(
             file=mask_file,
             value=found,
         )
-    return resample_label_image(mask, reference)
+    return _keep_header_qc(mask, resample_label_image(mask, reference))
+
+
+def _keep_header_qc(source: sitk.Image, target: sitk.Image) -> sitk.Image:
+    """Carry the NIfTI qform/sform QC value of the mask file over to the mask placed on the grid."""
+    if source.HasMetaDataKey(QFORM_SFORM_KEY):
+        target.SetMetaData(QFORM_SFORM_KEY, source.GetMetaData(QFORM_SFORM_KEY))
+    return target
 
 
 def resample_label_image(mask: sitk.Image, reference: sitk.Image) -> sitk.Image:

@@ -95,6 +95,7 @@ def measure_mask(
         seg = read_seg(file, grid=grid, geometry_atol=geometry_atol, fractional_threshold=threshold)
         geometry = seg.geometry
         instances = segment_instances(seg, label=label)
+        header_qc = {"qform_sform_disagreement_mm": None}
     else:
         if image is not None:
             # Only the image's grid matters: its header is read, not its voxels.
@@ -105,12 +106,11 @@ def measure_mask(
         else:
             mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
         geometry = Geometry.from_image(mask_image, file=file)
+        header_qc = {"qform_sform_disagreement_mm": qform_sform_disagreement_mm(mask_image)}
         instances = find_lesions(
             sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
         )
     frame = axial_frame(geometry, tolerance_deg=axial_tolerance_deg)
-    header_qc = {"qform_sform_disagreement_mm": None if file is not None and is_dicom_seg(file)
-                 else qform_sform_disagreement_mm(mask_image)}
     rows = [{**measure_lesion(instance, geometry, frame), **instance.info, **header_qc} for instance in instances]
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
