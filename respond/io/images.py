@@ -69,7 +69,7 @@ def read_header(path: str | os.PathLike, *, allow_non_orthonormal: bool = False,
     invalid spacing, origin or direction.
     """
     header = _read_header(Path(path), allow_non_orthonormal=allow_non_orthonormal,
-                          allow_uneven_slices=allow_uneven_slices, max_bytes=max_bytes)
+                          allow_uneven_slices=allow_uneven_slices, max_bytes=max_bytes, verify_data=False)
     return header.geometry, header.components, header.pixel_id
 
 
@@ -83,7 +83,8 @@ class _Header:
     qform_sform_disagreement_mm: float = math.nan
 
 
-def _read_header(path: Path, *, allow_non_orthonormal: bool, allow_uneven_slices: bool, max_bytes: int) -> _Header:
+def _read_header(path: Path, *, allow_non_orthonormal: bool, allow_uneven_slices: bool, max_bytes: int,
+                 verify_data: bool) -> _Header:
     check_file(path)
     _refuse_seg_as_image(path)
     layout = None
@@ -93,7 +94,7 @@ def _read_header(path: Path, *, allow_non_orthonormal: bool, allow_uneven_slices
         reader.SetFileName(layout.files[0])
     else:
         reader.SetFileName(str(path))
-    nifti = read_nifti_header(path, max_bytes=max_bytes) if is_nifti(path) else None
+    nifti = read_nifti_header(path, max_bytes=max_bytes, verify_data=verify_data) if is_nifti(path) else None
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
@@ -148,7 +149,7 @@ def read_image(source: ImageSource, *, allow_non_orthonormal: bool = False,
         return source
     path = Path(source)
     header = _read_header(path, allow_non_orthonormal=allow_non_orthonormal,
-                          allow_uneven_slices=allow_uneven_slices, max_bytes=max_bytes)
+                          allow_uneven_slices=allow_uneven_slices, max_bytes=max_bytes, verify_data=True)
     geometry = header.geometry
     if math.prod(geometry.size) > max_voxels:
         raise ImageFileError(

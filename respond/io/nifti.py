@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +121,12 @@ def raw_nifti_header(path: Path):
     raise ImageFileError("not a NIfTI file (bad header size field)", code="image.unreadable", file=str(path))
 
 
-def read_nifti_header(path: Path, *, max_bytes: int = MAX_IMAGE_BYTES) -> NiftiHeader:
-    """Check a NIfTI file's raw header and data size, and decide its transform (no voxel is decoded).
+def read_nifti_header(path: Path, *, max_bytes: int = MAX_IMAGE_BYTES, verify_data: bool = True) -> NiftiHeader:
+    """Check a NIfTI file's raw header and data size, and decide its transform (no voxel is kept).
 
+    With ``verify_data`` (before the voxels are read) a ``.nii.gz`` is
+    decompressed in full so that zlib checks its CRC; without it (only the
+    header is needed) the gzip trailer's size field is trusted when it matches.
     Raises :class:`~respond.errors.ImageFileError`: ``image.header`` listing
     every header problem, ``image.too_large`` when the voxels would take more
     than ``max_bytes`` in memory, ``image.truncated`` / ``image.corrupt`` for a
@@ -143,7 +147,7 @@ def read_nifti_header(path: Path, *, max_bytes: int = MAX_IMAGE_BYTES) -> NiftiH
             f"{data_bytes / 2**30:.3g} GiB in memory, more than the limit of {max_bytes / 2**30:.3g} GiB "
             "(max_bytes); is the header damaged?", code="image.too_large", file=str(path), value=data_bytes)
     expected = int(header["vox_offset"]) + data_bytes
-    actual = _nifti_stored_bytes(path, expected)
+    actual = _nifti_stored_bytes(path, expected, verify_data)
     if actual < expected:
         raise ImageFileError(
             f"invalid NIfTI header: expected {expected} bytes of header and voxels, found {actual}; "
@@ -264,15 +268,22 @@ def _decide(header) -> NiftiHeader:
     return NiftiHeader(source, _RAS_TO_LPS @ affine, spacing, gap)  # type: ignore[arg-type]
 
 
-def _nifti_stored_bytes(path: Path, expected: int) -> int:
+def _nifti_stored_bytes(path: Path, expected: int, verify_data: bool) -> int:
     """Size in bytes of a .nii, or of the decompressed stream of a .nii.gz (truncation → error).
 
-    A ``.nii.gz`` is decompressed in full (in chunks, nothing kept), so that
-    zlib verifies every member's CRC-32: ITK does not, and reads a file with
-    one flipped compressed byte as silently different voxels.
+    With ``verify_data`` a ``.nii.gz`` is decompressed in full (in chunks,
+    nothing kept), so that zlib verifies every member's CRC-32: ITK does not,
+    and reads a file with one flipped compressed byte as silently different
+    voxels. Otherwise the trailer's ISIZE field (uncompressed size mod 2³²) is
+    trusted when it equals ``expected`` (a cut file ends in arbitrary bytes).
     """
     if file_suffix(path) != ".nii.gz":
         return path.stat().st_size
+    if not verify_data:
+        with open(path, "rb") as handle:
+            handle.seek(-4, os.SEEK_END)
+            if int.from_bytes(handle.read(4), "little") == expected % 2**32:
+                return expected
     return _gzip_stream_bytes(path, limit=expected)
 
 
