@@ -499,6 +499,23 @@ def read_seg(
     tracking_uids = [d.tracking_uid for d in descriptions]
     lesion_ids = segment_lesion_ids(numbers, labels, tracking_ids)
     seg_type = str(seg.SegmentationType)
+    binary, seg_geometry = _seg_volume(seg, fractional_threshold, file)
+    if grid is None:
+        target, place = seg_geometry, None
+    else:
+        target = grid
+        place = _placement(seg_geometry, grid, geometry_atol, direction_atol, file)
+    segments = []
+    for c, number in enumerate(numbers):
+        box, mask = _segment_on_grid(binary[..., c], place, target, number, file)
+        segments.append(Segment(number, labels[c], tracking_ids[c], tracking_uids[c], lesion_ids[c], box, mask))
+    referenced = tuple(str(item.SeriesInstanceUID) for item in seg.get("ReferencedSeriesSequence", []))
+    return SegMask(file, target, tuple(segments), seg_type, _header_date(seg, ("StudyDate",), file)[0], referenced)
+
+
+def _seg_volume(seg, fractional_threshold: float, file: str) -> tuple[np.ndarray, Geometry]:
+    """The SEG's segments as booleans (slices, rows, columns, segments) on a right-handed grid, and that grid."""
+    seg_type = str(seg.SegmentationType)
     try:
         volume = seg.get_volume(combine_segments=False, rescale_fractional=False, allow_missing_positions=True)
     except (RuntimeError, ValueError) as exc:
@@ -526,17 +543,7 @@ def read_seg(
         direction=tuple(float(v) for v in (steps / spacing).ravel()),
         file=file,
     )
-    if grid is None:
-        target, place = seg_geometry, None
-    else:
-        target = grid
-        place = _placement(seg_geometry, grid, geometry_atol, direction_atol, file)
-    segments = []
-    for c, number in enumerate(numbers):
-        box, mask = _segment_on_grid(binary[..., c], place, target, number, file)
-        segments.append(Segment(number, labels[c], tracking_ids[c], tracking_uids[c], lesion_ids[c], box, mask))
-    referenced = tuple(str(item.SeriesInstanceUID) for item in seg.get("ReferencedSeriesSequence", []))
-    return SegMask(file, target, tuple(segments), seg_type, _header_date(seg, ("StudyDate",), file)[0], referenced)
+    return binary, seg_geometry
 
 
 def _placement(seg: Geometry, grid: Geometry, atol: float, datol: float,
