@@ -57,8 +57,8 @@ def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinic
     With --sdtm and an RS dataset, rs_comparison.csv lists where respond's
     overall response differs from the recorded one.
     """
-    from respond.criteria import evaluate as run
-    from respond.criteria import evaluate_sdtm
+    from respond.pipeline.evaluate import evaluate as run
+    from respond.pipeline.evaluate import evaluate_sdtm
 
     options = dict(clinical=clinical, criteria=list(criteria) or None, config=list(configs) or None,
                    patients=patients)

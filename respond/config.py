@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Mapping
+from typing import Any, Final, Iterable, Mapping
 
 import yaml
 
@@ -342,3 +342,33 @@ def _check_consistency(c: Criteria) -> None:
             code="config.bad_value",
             file=c.origin,
         )
+
+
+#: A criteria given by preset id, YAML path or as a loaded object.
+CriteriaSpec = str | Path | Criteria
+
+
+def resolve_criteria(criteria: Iterable[CriteriaSpec] | CriteriaSpec | None,
+                     config: Iterable[CriteriaSpec] | CriteriaSpec | None = None) -> list[Criteria]:
+    """The criteria of a run: ``criteria`` then ``config`` (each one or several), loaded and checked.
+
+    Both presets (:data:`DEFAULT_CRITERIA`) when neither is given. Two criteria
+    with the same ``id`` are an error (their output rows could not be told apart).
+    """
+    def as_list(x: Any) -> list:
+        if x is None:
+            return []
+        if isinstance(x, (str, Path, Criteria)):
+            return [x]
+        return list(x)
+
+    specs = as_list(criteria) + as_list(config)
+    if not specs:
+        specs = list(DEFAULT_CRITERIA)
+    loaded = [load_criteria(s) for s in specs]
+    ids = [c.id for c in loaded]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ConfigError(f"criteria id(s) {', '.join(dup)} given twice; give each criteria a distinct 'id'",
+                          code="config.duplicate_id")
+    return loaded

@@ -350,3 +350,6 @@ REGISTRATIONS: Final = Table(
         C("seconds", "float", "Wall time of the registration, s."),
     ),
 )
+
+#: Column name prefix of a per-criteria reader role in the lesion table, e.g. ``role_rano-bm``.
+ROLE_PREFIX: Final = "role_"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import respond
 from respond.cli import main
-from respond.criteria import evaluate_sdtm
+from respond.pipeline.evaluate import evaluate_sdtm
 from respond.errors import InputTableError
 from respond.io.sdtm import export_sdtm, read_sdtm
 

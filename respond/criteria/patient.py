@@ -26,7 +26,7 @@ from respond.criteria.timepoint import (
     target_response,
 )
 from respond.errors import CriteriaError
-from respond.io.lesion_table import ROLE_PREFIX
+from respond.tables import ROLE_PREFIX
 
 
 @dataclass

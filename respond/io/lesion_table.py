@@ -30,6 +30,7 @@ from respond.tables import (
     LESION_STATUSES,
     LESIONS,
     PATIENTS,
+    ROLE_PREFIX,
     Table,
 )
 
@@ -39,8 +40,6 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{1,2})?$|^\d{4}-\d{2}-?$|^\d{4}-[Uu][Nn][Kk]")
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
-#: Column name prefix of a per-criteria role, e.g. ``role_rano-bm``.
-ROLE_PREFIX = "role_"
 
 
 @dataclass

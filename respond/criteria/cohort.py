@@ -1,0 +1,108 @@
+"""Apply criteria to a whole cohort: validated DataFrames in, the criteria's tables out.
+
+Pure: no file is read or written here. The tables come from
+:mod:`respond.io.lesion_table` (or are built in Python with the same parsed
+values: dates as :class:`datetime.date`, numbers as float, NaN for blanks);
+:func:`respond.pipeline.evaluate.evaluate` is the application service that
+reads files, calls :func:`apply_criteria` and the endpoints, and writes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from respond.config import Criteria
+from respond.criteria.patient import PatientAssessment, assess_patient
+from respond.errors import RespondError
+from respond.tables import BEST_RESPONSE, TARGETS, TIMEPOINTS
+
+#: Columns of the warnings the criteria engine returns.
+WARNING_COLUMNS = ["patient_id", "criteria", "message"]
+
+
+@dataclass
+class CriteriaTables:
+    """What :func:`apply_criteria` returns: the response tables and per-patient failures."""
+
+    timepoints: pd.DataFrame
+    best_response: pd.DataFrame
+    targets: pd.DataFrame
+    warnings: pd.DataFrame
+    failures: list[RespondError] = field(default_factory=list)
+
+
+def _by_patient(frame: pd.DataFrame | None, *, sort_by: str | None = None) -> dict[Any, pd.DataFrame]:
+    """Rows of ``frame`` per patient id, split once (not filtered once per patient)."""
+    if frame is None or frame.empty:
+        return {}
+    out = {}
+    for pid, rows in frame.groupby("patient_id", sort=False):
+        if sort_by is not None:
+            rows = rows.sort_values(sort_by, kind="stable")
+        out[pid] = rows.reset_index(drop=True)
+    return out
+
+
+def apply_criteria(
+    lesions: pd.DataFrame,
+    criteria: Sequence[Criteria],
+    *,
+    clinical: pd.DataFrame | None = None,
+    treatment_starts: Mapping[Any, dt.date | None] | None = None,
+    skip: Iterable[Any] = (),
+) -> CriteriaTables:
+    """Assess every patient of a validated lesion table under every criteria.
+
+    ``clinical``: validated clinical rows (steroid dose in mg/day, clinical
+    status); ``treatment_starts``: treatment start per patient id (origin of
+    the minimum SD interval); ``skip``: patient ids not to assess (they
+    failed earlier). A patient whose assessment raises a
+    :class:`~respond.errors.RespondError` is returned in ``failures`` and the
+    others are assessed.
+    """
+    starts = dict(treatment_starts or {})
+    skipped = set(skip)
+    clinical_by_patient = _by_patient(clinical, sort_by="date")
+    hashes = {c.id: c.short_hash for c in criteria}  # once per criteria, not once per output row
+    rows: dict[str, list[dict]] = {"targets": [], "timepoints": [], "best_response": [], "warnings": []}
+    failures: list[RespondError] = []
+    for pid, patient_rows in sorted(_by_patient(lesions).items(), key=lambda item: item[0]):
+        if pid in skipped:
+            continue
+        try:
+            assessed = [(c, assess_patient(pid, patient_rows, c, clinical=clinical_by_patient.get(pid),
+                                           treatment_start=starts.get(pid)))
+                        for c in criteria]
+        except RespondError as exc:
+            exc.patient_id = exc.patient_id or pid
+            failures.append(exc)
+            continue
+        for c, a in assessed:
+            if a is not None:
+                _collect(rows, pid, a, c.id, hashes[c.id])
+    return CriteriaTables(
+        timepoints=frame_of(rows["timepoints"], TIMEPOINTS.names),
+        best_response=frame_of(rows["best_response"], BEST_RESPONSE.names),
+        targets=frame_of(rows["targets"], TARGETS.names),
+        warnings=frame_of(rows["warnings"], WARNING_COLUMNS),
+        failures=failures,
+    )
+
+
+def _collect(tables: dict[str, list[dict]], pid: Any, a: PatientAssessment, criteria_id: str,
+             config_hash: str) -> None:
+    for name, rows in (("targets", a.targets), ("timepoints", a.timepoints), ("best_response", [a.best])):
+        for row in rows:
+            row["config_hash"] = config_hash
+            tables[name].append(row)
+    for message in a.warnings:
+        tables["warnings"].append({"patient_id": pid, "criteria": criteria_id, "message": message})
+
+
+def frame_of(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """A table of ``rows`` with exactly ``columns``, blanks as None."""
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype(object).where(frame.notna(), None)
