@@ -184,6 +184,9 @@ TIMEPOINTS: Final = Table(
         C("imaging_only", "bool", "Clinical data (steroids, clinical status) were required but missing."),
         C("reason", "str", "Readable trace of the rules that decided."),
         C("config_hash", "str", "SHA-256 (first 16 hex digits) of the criteria configuration used."),
+        C("visit", "str", "Visit of the timepoint (the lesion table's visit, or the date of its first scan)."),
+        C("overall_response_unadjudicated", "str",
+          "Overall response before adjudications (radionecrosis / pseudoprogression) were applied."),
     ),
 )
 

@@ -16,11 +16,10 @@ import pandas as pd
 
 from respond.config import Criteria
 from respond.criteria.patient import PatientAssessment, assess_patient
+from respond.criteria.visits import PatientVisits, patient_visits
 from respond.errors import RespondError
-from respond.tables import BEST_RESPONSE, TARGETS, TIMEPOINTS
+from respond.tables import BEST_RESPONSE, TARGETS, TIMEPOINTS, WARNINGS
 
-#: Columns of the warnings the criteria engine returns.
-WARNING_COLUMNS = ["patient_id", "criteria", "message"]
 
 
 @dataclass
@@ -52,13 +51,18 @@ def apply_criteria(
     *,
     clinical: pd.DataFrame | None = None,
     treatment_starts: Mapping[Any, dt.date | None] | None = None,
+    scans: pd.DataFrame | None = None,
+    adjudications: pd.DataFrame | None = None,
     skip: Iterable[Any] = (),
 ) -> CriteriaTables:
     """Assess every patient of a validated lesion table under every criteria.
 
     ``clinical``: validated clinical rows (steroid dose in mg/day, clinical
     status); ``treatment_starts``: treatment start per patient id (origin of
-    the minimum SD interval); ``skip``: patient ids not to assess (they
+    the minimum SD interval and limit of the baseline); ``scans``: validated
+    scans rows (regions imaged per date or visit); ``adjudications``:
+    validated adjudication rows (a lesion's change adjudicated radionecrosis or
+    pseudoprogression does not make the timepoint PD); ``skip``: patient ids not to assess (they
     failed earlier). A patient whose assessment raises a
     :class:`~respond.errors.RespondError` is returned in ``failures`` and the
     others are assessed.
@@ -66,6 +70,8 @@ def apply_criteria(
     starts = dict(treatment_starts or {})
     skipped = set(skip)
     clinical_by_patient = _by_patient(clinical, sort_by="date")
+    scans_by_patient = _by_patient(scans)
+    adjudications_by_patient = _by_patient(adjudications)
     hashes = {c.id: c.short_hash for c in criteria}  # once per criteria, not once per output row
     rows: dict[str, list[dict]] = {"targets": [], "timepoints": [], "best_response": [], "warnings": []}
     failures: list[RespondError] = []
@@ -73,8 +79,10 @@ def apply_criteria(
         if pid in skipped:
             continue
         try:
-            assessed = [(c, assess_patient(pid, patient_rows, c, clinical=clinical_by_patient.get(pid),
-                                           treatment_start=starts.get(pid)))
+            visits = _VisitCache(patient_rows, scans_by_patient.get(pid), starts.get(pid))
+            assessed = [(c, assess_patient(pid, visits.of(c), c, clinical=clinical_by_patient.get(pid),
+                                           treatment_start=starts.get(pid),
+                                           adjudications=adjudications_by_patient.get(pid)))
                         for c in criteria]
         except RespondError as exc:
             exc.patient_id = exc.patient_id or pid
@@ -87,9 +95,24 @@ def apply_criteria(
         timepoints=frame_of(rows["timepoints"], TIMEPOINTS.names),
         best_response=frame_of(rows["best_response"], BEST_RESPONSE.names),
         targets=frame_of(rows["targets"], TARGETS.names),
-        warnings=frame_of(rows["warnings"], WARNING_COLUMNS),
+        warnings=frame_of(rows["warnings"], WARNINGS.names),
         failures=failures,
     )
+
+
+class _VisitCache:
+    """A patient's visits, built once per visit rule (criteria sharing the rule share them)."""
+
+    def __init__(self, rows: pd.DataFrame, scans: pd.DataFrame | None, treatment_start: dt.date | None) -> None:
+        self.rows, self.scans, self.treatment_start = rows, scans, treatment_start
+        self.cache: dict[tuple[int, int], PatientVisits] = {}
+
+    def of(self, criteria: Criteria) -> PatientVisits:
+        key = (criteria.visits.grouping_window_days, criteria.visits.max_baseline_before_treatment_days)
+        if key not in self.cache:
+            self.cache[key] = patient_visits(self.rows, self.scans, treatment_start=self.treatment_start,
+                                             window_days=key[0], max_baseline_gap_days=key[1])
+        return self.cache[key]
 
 
 def _collect(tables: dict[str, list[dict]], pid: Any, a: PatientAssessment, criteria_id: str,
@@ -98,8 +121,8 @@ def _collect(tables: dict[str, list[dict]], pid: Any, a: PatientAssessment, crit
         for row in rows:
             row["config_hash"] = config_hash
             tables[name].append(row)
-    for message in a.warnings:
-        tables["warnings"].append({"patient_id": pid, "criteria": criteria_id, "message": message})
+    for code, message in a.warnings:
+        tables["warnings"].append({"patient_id": pid, "criteria": criteria_id, "code": code, "message": message})
 
 
 def frame_of(rows: list[dict], columns: list[str]) -> pd.DataFrame:
