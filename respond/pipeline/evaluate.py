@@ -25,6 +25,7 @@ from respond.io.lesion_table import (
     read_clinical_table,
     read_lesion_table,
     read_patients_table,
+    read_scans_table,
 )
 from respond.io.writers import describe_inputs
 from respond.tables import FAILURES
@@ -62,6 +63,7 @@ def evaluate(
     *,
     patients: TableSource | None = None,
     adjudications: TableSource | None = None,
+    scans: TableSource | None = None,
 ) -> Evaluation:
     """Apply response criteria to a lesion table.
 
@@ -81,7 +83,13 @@ def evaluate(
         and of the endpoints; ``last_followup`` and ``death_date`` are used by iPFS.
     adjudications:
         Optional adjudication table (``patient_id, lesion_id, date, finding``) overriding
-        the imaging call of lesion local control (:mod:`respond.endpoints.local_control`).
+        the imaging call of lesion local control (:mod:`respond.endpoints.local_control`);
+        a lesion's change adjudicated ``radionecrosis`` or ``pseudoprogression`` does not make
+        its timepoint PD (the call before it stays in ``overall_response_unadjudicated``).
+    scans:
+        Optional scans table (``patient_id, date, region`` and optional ``visit, lesion_count``):
+        what was imaged when. A lesion in a region not imaged at a visit is not evaluated there;
+        ``lesion_count`` 0 says the region was imaged and nothing was found.
 
     Returns
     -------
@@ -95,13 +103,14 @@ def evaluate(
     lesion_read = read_lesion_table(lesions, node_organs=node_organs)
     clinical_read = read_clinical_table(clinical) if clinical is not None else None
     patients_read = read_patients_table(patients) if patients is not None else None
+    scans_read = read_scans_table(scans) if scans is not None else None
     adjudications_read = None
     if adjudications is not None:
         from respond.endpoints.adjudications import read_adjudications_table
         adjudications_read = read_adjudications_table(adjudications, lesions=lesion_read.frame)
 
     failures = failure_rows(lesion_read.failures, "read")
-    for read in (clinical_read, patients_read, adjudications_read):
+    for read in (clinical_read, patients_read, scans_read, adjudications_read):
         if read is not None:
             failures += failure_rows(read.failures, "read")
     failed = {f["patient_id"] for f in failures}
@@ -110,7 +119,9 @@ def evaluate(
     if patients_read is not None:
         starts = dict(zip(patients_read.frame["patient_id"], patients_read.frame["treatment_start"]))
     tables = apply_criteria(lesion_read.frame, chosen, clinical=clinical_read.frame if clinical_read else None,
-                            treatment_starts=starts, skip=failed)
+                            treatment_starts=starts, skip=failed,
+                            scans=scans_read.frame if scans_read is not None else None,
+                            adjudications=adjudications_read.frame if adjudications_read is not None else None)
     failures += failure_rows(tables.failures, "evaluate")
 
     from respond.endpoints import compute_endpoints
@@ -125,7 +136,7 @@ def evaluate(
 
     finished = _now()
     inputs = describe_inputs({"lesions": lesions, "clinical": clinical, "patients": patients,
-                              "adjudications": adjudications})
+                              "adjudications": adjudications, "scans": scans})
     return Evaluation(
         timepoints=tables.timepoints, best_response=tables.best_response, targets=tables.targets,
         failures=frame_of(failures, FAILURES.names), warnings=tables.warnings,
@@ -146,6 +157,7 @@ def evaluate_sdtm(
     config: Iterable[CriteriaSpec] | CriteriaSpec | None = None,
     patients: TableSource | None = None,
     evaluator: str | None = None,
+    scans: TableSource | None = None,
 ) -> Evaluation:
     """Apply the criteria to CDISC SDTM tumour domains (TU, TR; CSV or .xpt).
 
@@ -156,7 +168,8 @@ def evaluate_sdtm(
     from respond.io.sdtm import compare_with_recorded, read_sdtm
 
     read = read_sdtm(tu, tr, rs, evaluator=evaluator)
-    result = evaluate(read.lesions, clinical=clinical, criteria=criteria, config=config, patients=patients)
+    result = evaluate(read.lesions, clinical=clinical, criteria=criteria, config=config, patients=patients,
+                      scans=scans)
     sdtm_failures = frame_of(failure_rows(read.failures, "read"), FAILURES.names)
     result.failures = pd.concat([sdtm_failures, result.failures], ignore_index=True)
     given = {key: value for key, value in result.inputs.items() if key != "lesions"}  # clinical, patients
