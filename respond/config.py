@@ -197,9 +197,9 @@ class Criteria:
         data.pop("origin")
         return json.loads(json.dumps(data))  # tuples → lists
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
-        """SHA-256 of the canonical JSON of the configuration (formatting-independent)."""
+        """SHA-256 of the canonical JSON of the configuration (formatting-independent; computed once)."""
         canon = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()
 

@@ -33,6 +33,16 @@ class CriteriaTables:
     failures: list[RespondError] = field(default_factory=list)
 
 
+def _records_by_patient(frame: pd.DataFrame | None) -> dict[Any, list[dict]]:
+    """Rows of ``frame`` as records per patient id, converted once for the whole table."""
+    out: dict[Any, list[dict]] = {}
+    if frame is None or frame.empty:
+        return out
+    for rec in frame.to_dict("records"):
+        out.setdefault(rec["patient_id"], []).append(rec)
+    return out
+
+
 def _by_patient(frame: pd.DataFrame | None, *, sort_by: str | None = None) -> dict[Any, pd.DataFrame]:
     """Rows of ``frame`` per patient id, split once (not filtered once per patient)."""
     if frame is None or frame.empty:
@@ -70,12 +80,12 @@ def apply_criteria(
     starts = dict(treatment_starts or {})
     skipped = set(skip)
     clinical_by_patient = _by_patient(clinical, sort_by="date")
-    scans_by_patient = _by_patient(scans)
+    scans_by_patient = _records_by_patient(scans)
     adjudications_by_patient = _by_patient(adjudications)
     hashes = {c.id: c.short_hash for c in criteria}  # once per criteria, not once per output row
     rows: dict[str, list[dict]] = {"targets": [], "timepoints": [], "best_response": [], "warnings": []}
     failures: list[RespondError] = []
-    for pid, patient_rows in sorted(_by_patient(lesions).items(), key=lambda item: item[0]):
+    for pid, patient_rows in sorted(_records_by_patient(lesions).items(), key=lambda item: item[0]):
         if pid in skipped:
             continue
         try:
@@ -103,7 +113,7 @@ def apply_criteria(
 class _VisitCache:
     """A patient's visits, built once per visit rule (criteria sharing the rule share them)."""
 
-    def __init__(self, rows: pd.DataFrame, scans: pd.DataFrame | None, treatment_start: dt.date | None) -> None:
+    def __init__(self, rows: list[dict], scans: list[dict] | None, treatment_start: dt.date | None) -> None:
         self.rows, self.scans, self.treatment_start = rows, scans, treatment_start
         self.cache: dict[tuple[int, int], PatientVisits] = {}
 

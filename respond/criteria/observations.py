@@ -6,6 +6,7 @@ floating-point hair: 60 → 42 mm is exactly −30 % and 25 → 30 mm exactly +2
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,7 +21,12 @@ def exact_mm(value: float) -> Fraction | None:
     """A diameter in mm as an exact fraction (None for NaN/blank)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return Fraction(repr(round(float(value), DIAMETER_DECIMALS)))
+    return _exact(round(float(value), DIAMETER_DECIMALS))
+
+
+@functools.lru_cache(maxsize=65536)
+def _exact(value: float) -> Fraction:
+    return Fraction(repr(value))
 
 
 def mm_text(value: Fraction | None) -> str:

@@ -87,17 +87,23 @@ def _group_dates(dates: list[dt.date], window_days: int) -> dict[dt.date, str]:
     return out
 
 
+def _records(frame: pd.DataFrame | list[dict] | None) -> list[dict]:
+    if frame is None:
+        return []
+    return frame if isinstance(frame, list) else frame.to_dict("records")
+
+
 def patient_visits(
-    rows: pd.DataFrame,
-    scans: pd.DataFrame | None,
+    rows: pd.DataFrame | list[dict],
+    scans: pd.DataFrame | list[dict] | None,
     *,
     treatment_start: dt.date | None,
     window_days: int,
     max_baseline_gap_days: int,
 ) -> PatientVisits:
     """Group a patient's lesion rows (and scans rows) into visits and choose the baseline."""
-    records = rows.to_dict("records")
-    scan_records = [] if scans is None or scans.empty else scans.to_dict("records")
+    records = _records(rows)
+    scan_records = _records(scans)
     visit_of_date: dict[dt.date, str] = {}
     for rec in records + scan_records:
         label = _label(rec.get("visit"))
@@ -132,8 +138,7 @@ def patient_visits(
     for rec in records:
         i = index.get(label_of(rec))
         if i is not None:
-            rec["_visit"] = i
-            kept.append(rec)
+            kept.append({**rec, "_visit": i})
     return PatientVisits(visits, kept, warnings)
 
 
