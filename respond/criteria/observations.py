@@ -25,7 +25,7 @@ def exact_mm(value: float) -> Fraction | None:
 
 
 @functools.lru_cache(maxsize=65536)
-def _exact(value: float) -> Fraction:
+def _exact(value: float) -> Fraction:  # sizes repeat across lesions and thresholds: convert each once
     return Fraction(repr(value))
 
 

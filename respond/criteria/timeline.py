@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class _State:
     """What one visit passes to the next."""
 
-    history: list[Nadir]
+    nadir: Nadir  # smallest fully evaluated sum so far (the latest wins a tie)
     first_seen: dict[str, tuple[int, dt.date]] = field(default_factory=dict)
     cr_date: dt.date | None = None
     response_reached: bool = False  # targets reached PR or CR (continued PR)
@@ -93,7 +93,7 @@ def assess_timepoints(
     window = criteria.clinical.match_window_days
     baseline_clinical = clinical_at(clinical, series.baseline, window)
     baseline_total = sum((d.baseline_value for d in targets), Fraction(0))
-    state = _State([Nadir(series.baseline, baseline_total, {d.lesion_id: d.baseline_value for d in targets})])
+    state = _State(Nadir(series.baseline, baseline_total, {d.lesion_id: d.baseline_value for d in targets}))
     base_visit = series.visits[0]
     result.timepoints.append({
         "patient_id": patient_id, "criteria": criteria.id, "date": series.baseline, "days_from_baseline": 0,
@@ -122,14 +122,15 @@ def assess_timepoints(
             call = _call_visit(state=state, first_seen=first_seen, withdrawn=effects, **kwargs)
         state.first_seen = first_seen
         _advance(state, call, visit, series, targets, vi)
+        from_baseline = pct_change(call.total, baseline_total) if call.total is not None else None
+        from_nadir = pct_change(call.total, call.nadir.total) if call.total is not None and call.nadir else None
         result.timepoints.append({
             "patient_id": patient_id, "criteria": criteria.id, "date": visit.date, "visit": visit.label,
             "days_from_baseline": (visit.date - series.baseline).days,
             "target_sum_mm": _round(call.total), "baseline_sum_mm": _round(baseline_total) if targets else None,
             "nadir_sum_mm": _round(call.nadir.total) if call.nadir else None,
-            "pct_change_from_baseline": _round(pct_change(call.total, baseline_total)) if call.total is not None else None,
-            "pct_change_from_nadir": (_round(pct_change(call.total, call.nadir.total))
-                                      if call.total is not None and call.nadir else None),
+            "pct_change_from_baseline": _round(from_baseline),
+            "pct_change_from_nadir": _round(from_nadir),
             "target_response": call.target, "non_target_response": call.non_target, "new_lesions": call.new_state,
             "overall_response": call.overall, "progression_causes": "+".join(call.causes) or None,
             "overall_response_unadjudicated": unadjudicated or call.overall,
@@ -141,8 +142,8 @@ def assess_timepoints(
 
 def _advance(state: _State, call: _Call, visit, series: "Series", targets: list[RoleDecision], vi: int) -> None:
     """Carry this visit's call to the next: nadir, CR date, continued PR, new lesions first seen."""
-    if targets and call.total is not None and not call.flags:
-        state.history.append(Nadir(visit.date, call.total, {k: v for k, v in call.values.items() if v is not None}))
+    if targets and call.total is not None and not call.flags and call.total <= state.nadir.total:
+        state.nadir = Nadir(visit.date, call.total, {k: v for k, v in call.values.items() if v is not None})
     if call.overall == "CR" and state.cr_date is None:
         state.cr_date = visit.date
     if call.target in ("PR", "CR"):
@@ -161,7 +162,7 @@ def _call_visit(*, state: _State, first_seen: dict[str, tuple[int, dt.date]], wi
     values: dict[str, Fraction | None] = {}
     flags: list[str] = []
     if targets:
-        nadir = min(reversed(state.history), key=lambda n: n.total)  # latest scan wins a tie
+        nadir = state.nadir
         for d in targets:
             value = sum_value(series.at(d.lesion_id, vi), is_node=d.is_node, criteria=criteria)
             if d.lesion_id in withdrawn and value is not None and d.lesion_id in nadir.values:
