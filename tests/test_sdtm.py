@@ -194,3 +194,29 @@ def test_visitnum_and_split_lesions_are_read(tmp_path):
     row = result.timepoints.iloc[1]
     assert row.target_sum_mm == 20.0 and row.overall_response == "PR" and row.new_lesions == "no"
 
+
+
+def test_visits_and_fragments_round_trip_through_sdtm(tmp_path):
+    # Baseline CT (day 0) and MRI (day 3) are one visit; L1 splits at the follow-up into L1.1 + L1.2.
+    lesions = pd.DataFrame([
+        {"patient_id": "P", "date": "2024-01-01", "lesion_id": "L1", "organ": "liver", "longest_diameter_mm": 40,
+         "visit": "SCREENING"},
+        {"patient_id": "P", "date": "2024-01-04", "lesion_id": "B1", "organ": "brain", "longest_diameter_mm": 20,
+         "short_axis_mm": 12, "n_slices": 3, "visit": "SCREENING"},
+        {"patient_id": "P", "date": "2024-03-01", "lesion_id": "L1.1", "organ": "liver", "longest_diameter_mm": 15,
+         "visit": "WEEK8", "fragment_of": "L1"},
+        {"patient_id": "P", "date": "2024-03-01", "lesion_id": "L1.2", "organ": "liver", "longest_diameter_mm": 10,
+         "visit": "WEEK8", "fragment_of": "L1"},
+        {"patient_id": "P", "date": "2024-03-04", "lesion_id": "B1", "organ": "brain", "longest_diameter_mm": 12,
+         "short_axis_mm": 8, "n_slices": 3, "visit": "WEEK8"},
+    ])
+    result = respond.evaluate(lesions, criteria=["recist1.1"])
+    assert list(result.timepoints.overall_response.iloc[1:]) == ["PR"]  # 60 → 37 mm (−38 %)
+    result.write(tmp_path / "run")
+    export_sdtm(tmp_path / "run", tmp_path / "sdtm", criteria="recist1.1")
+    tr = pd.read_csv(tmp_path / "sdtm" / "tr.csv")
+    assert set(tr.VISITNUM) == {1, 2} and {"L1.1", "L1.2"} <= set(tr.TRLNKID)
+    back = evaluate_sdtm(tmp_path / "sdtm" / "tu.csv", tmp_path / "sdtm" / "tr.csv", criteria=["recist1.1"])
+    assert back.failures.empty
+    cols = ["date", "target_sum_mm", "overall_response", "new_lesions"]
+    pd.testing.assert_frame_equal(result.timepoints[cols].astype(str), back.timepoints[cols].astype(str))

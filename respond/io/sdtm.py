@@ -507,17 +507,28 @@ def _rs_visit(visitnum: dict, row: dict):
 
 
 def _visit_numbers(lesions: pd.DataFrame) -> dict[tuple[str, str], int | float]:
-    """VISITNUM per (patient, scan date): the lesion table's numeric ``visit`` when it has one, else visits
-    numbered 1, 2, … in date order (one visit per date)."""
+    """VISITNUM per (patient, scan date): the lesion table's numeric ``visit`` when it has one; visits
+    with other labels numbered 1, 2, … in the order of their first scan; without ``visit``, one visit per
+    date in date order."""
     out: dict[tuple[str, str], int | float] = {}
     for pid, group in lesions.groupby("patient_id"):
+        dates = group["date"].astype(str)
         visits = group["visit"] if "visit" in group.columns else pd.Series([None] * len(group), index=group.index)
         numeric = pd.to_numeric(visits, errors="coerce")
         if numeric.notna().all():
-            for date, number in zip(group["date"].astype(str), numeric):
+            for date, number in zip(dates, numeric):
                 out[(pid, date)] = int(number) if float(number).is_integer() else float(number)
             continue
-        for i, date in enumerate(sorted(set(group["date"].astype(str))), start=1):
+        labelled = visits.map(lambda v: isinstance(v, str) and v.strip() != "")
+        if labelled.all():
+            first = {}
+            for date, label in sorted(zip(dates, visits)):
+                first.setdefault(label, date)
+            order = {label: i for i, label in enumerate(sorted(first, key=lambda lab: (first[lab], lab)), start=1)}
+            for date, label in zip(dates, visits):
+                out[(pid, date)] = order[label]
+            continue
+        for i, date in enumerate(sorted(set(dates)), start=1):
             out[(pid, date)] = i
     return out
 
