@@ -18,15 +18,13 @@ from respond.config import Criteria
 from respond.criteria.best import TimepointCall, best_overall_response
 from respond.criteria.observations import NOT_SEEN, Observation, is_present, sum_fragments
 from respond.criteria.targets import BaselineLesion, RoleDecision, assign_roles
-from respond.criteria.timeline import assess_timepoints
+from respond.criteria.timeline import NOT_IMAGED, assess_timepoints
 from respond.criteria.visits import PatientVisits, Visit, patient_visits
 from respond.errors import CriteriaError
 from respond.tables import ROLE_PREFIX
 
 __all__ = ["PatientAssessment", "assess_patient", "Series", "NOT_IMAGED"]
 
-#: A lesion in a region the scans table says was not imaged at a visit: not evaluated.
-NOT_IMAGED = Observation(state="not_evaluated", ld=None, sa=None, n_slices=float("nan"), equivocal=False)
 #: Findings of an adjudication that withdraw a lesion's growth from the timepoint response.
 TREATMENT_EFFECTS = ("radionecrosis", "pseudoprogression")
 

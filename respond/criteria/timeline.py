@@ -36,12 +36,16 @@ import pandas as pd
 from respond.config import Criteria
 from respond.criteria.best import TimepointCall
 from respond.criteria.clinical import apply_clinical_rules, clinical_at
-from respond.criteria.observations import exact_mm, is_present, mm_text, sum_value
+from respond.criteria.observations import Observation, exact_mm, is_present, mm_text, sum_value
 from respond.criteria.targets import RoleDecision
 from respond.criteria.timepoint import Nadir, combine_overall, non_target_response, pct_change, target_response
 
 if TYPE_CHECKING:  # pragma: no cover
     from respond.criteria.patient import PatientAssessment, Series
+
+#: A lesion in a region the scans table says was not imaged at a visit: not evaluated (one shared
+#: object, so that the trace can say why).
+NOT_IMAGED = Observation(state="not_evaluated", ld=None, sa=None, n_slices=float("nan"), equivocal=False)
 
 
 @dataclass
@@ -204,6 +208,10 @@ def _call_visit(*, state: _State, first_seen: dict[str, tuple[int, dt.date]], wi
         progression_reasons.append("reappearance")
         progression_dates.append(_first_date(series, back, vi))
         reasons.append(f"lesion(s) {', '.join(back)} reappeared after the CR of {state.cr_date}: PD")
+    not_imaged = [d.lesion_id for d in targets + non_targets if series.at(d.lesion_id, vi) is NOT_IMAGED]
+    if not_imaged:
+        reasons.append(f"lesion(s) {', '.join(not_imaged)}: region not imaged at this visit (scans table), "
+                       "not evaluated")
     for lid, finding in sorted(withdrawn.items()):
         reasons.append(f"lesion {lid}: change adjudicated {finding}, not counted as progression")
 
