@@ -201,3 +201,12 @@ def test_new_columns_are_validated(column, value, code):
     lesions = table(row("P", D0, "L1", "lung", 30, **{column: value}), row("Q", D0, "L1", "lung", 30))
     r = run(lesions, ["recist1.1"])
     assert list(r.failures.patient_id) == ["P"] and r.failures.error_code.iloc[0] == code
+
+
+def test_target_merged_into_a_non_target_carries_the_coalesced_measurement():
+    # Target L1 30 mm and non-target L2 8 mm coalesce: L2 reads 35 mm, L1 0 mm merged into L2. The
+    # coalesced lesion is measured (RECIST 1.1 §4.3): the sum is 35 mm (+16.7 %): SD — not a target CR (PR).
+    r = run(table(row("P", D0, "L1", "liver", 30), row("P", D0, "L2", "liver", 8),
+                  row("P", D1, "L1", "liver", 0, merged_into="L2"), row("P", D1, "L2", "liver", 35)), ["recist1.1"])
+    row1 = tp(r, "P", "recist1.1", D1)
+    assert row1.target_sum_mm == 35.0 and row1.overall_response == "SD"

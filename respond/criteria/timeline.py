@@ -167,8 +167,9 @@ def _call_visit(*, state: _State, first_seen: dict[str, tuple[int, dt.date]], wi
     flags: list[str] = []
     if targets:
         nadir = state.nadir
+        target_ids, carried = {d.lesion_id for d in targets}, set()
         for d in targets:
-            value = sum_value(series.at(d.lesion_id, vi), is_node=d.is_node, criteria=criteria)
+            value = _target_value(series, d, vi, target_ids, carried, criteria)
             if d.lesion_id in withdrawn and value is not None and d.lesion_id in nadir.values:
                 value = min(value, nadir.values[d.lesion_id])
             values[d.lesion_id] = value
@@ -230,6 +231,20 @@ def _call_visit(*, state: _State, first_seen: dict[str, tuple[int, dt.date]], wi
         reasons.append(f"overall {overall}")
     return _Call(overall, imaging, t_resp, nt_resp, new_state, t_total, nadir, reasons, causes, progression_date,
                  clin.imaging_only, values, flags)
+
+
+def _target_value(series: "Series", d: RoleDecision, vi: int, target_ids: set[str], carried: set[str],
+                  criteria: Criteria) -> Fraction | None:
+    """A target's contribution to the sum; a target merged into a lesion that is not a target carries the
+    coalesced measurement (RECIST 1.1 §4.3: the coalesced lesion is measured), once, so it is never lost
+    nor counted twice (``carried`` holds the lesions already counted)."""
+    obs = series.at(d.lesion_id, vi)
+    if (obs.state == "merged" and obs.merged_into not in target_ids and obs.merged_into in series.organ
+            and obs.merged_into not in carried):
+        carried.add(obs.merged_into)
+        carrier = series.at(obs.merged_into, vi)
+        return sum_value(carrier, is_node=series.is_node(obs.merged_into), criteria=criteria)
+    return sum_value(obs, is_node=d.is_node, criteria=criteria)
 
 
 def _pct_text(total: Fraction | None, reference: Fraction) -> str:
