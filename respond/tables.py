@@ -356,3 +356,10 @@ REGISTRATIONS: Final = Table(
 
 #: Column name prefix of a per-criteria reader role in the lesion table, e.g. ``role_rano-bm``.
 ROLE_PREFIX: Final = "role_"
+
+
+def fast_records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")`` built column by column (pandas boxes every cell one by one: ~10× slower)."""
+    columns = list(frame.columns)
+    values = [frame[c].tolist() for c in columns]
+    return [dict(zip(columns, row)) for row in zip(*values)]

@@ -18,7 +18,7 @@ from respond.config import Criteria
 from respond.criteria.patient import PatientAssessment, assess_patient
 from respond.criteria.visits import PatientVisits, patient_visits
 from respond.errors import RespondError
-from respond.tables import BEST_RESPONSE, TARGETS, TIMEPOINTS, WARNINGS
+from respond.tables import BEST_RESPONSE, TARGETS, TIMEPOINTS, WARNINGS, fast_records
 
 
 
@@ -38,7 +38,7 @@ def _records_by_patient(frame: pd.DataFrame | None) -> dict[Any, list[dict]]:
     out: dict[Any, list[dict]] = {}
     if frame is None or frame.empty:
         return out
-    for rec in frame.to_dict("records"):
+    for rec in fast_records(frame):
         out.setdefault(rec["patient_id"], []).append(rec)
     return out
 

@@ -46,6 +46,7 @@ from respond.errors import ConfigError, InputTableError, RespondError
 from respond.io.lesion_table import as_date
 from respond.io.writers import write_csv
 from respond.tables import AGREEMENT, EVENTS, FAILURES, SUMMARY
+from respond.tables import fast_records
 
 __all__ = ["DAYS_PER_MONTH", "EndpointResult", "compute_endpoints", "km", "summarize", "crosstab"]
 
@@ -207,7 +208,7 @@ def _records_by_patient(frame: pd.DataFrame) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     if frame is None or not len(frame):
         return out
-    for rec in frame.to_dict("records"):
+    for rec in fast_records(frame):
         out.setdefault(rec["patient_id"], []).append(rec)
     return out
 

@@ -18,7 +18,7 @@ import math
 import pandas as pd
 
 from respond.config import Criteria
-from respond.tables import AGREEMENT
+from respond.tables import AGREEMENT, fast_records
 
 #: Order of categories in the cross-table.
 CATEGORIES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
@@ -51,7 +51,7 @@ def _split(frame: pd.DataFrame | None) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     if frame is None or frame.empty:
         return out
-    for rec in frame.to_dict("records"):
+    for rec in fast_records(frame):
         out.setdefault(rec["patient_id"], []).append(rec)
     return out
 
