@@ -68,7 +68,7 @@ def pct_change(value: Fraction, reference: Fraction) -> Fraction | None:
 def pct_change_value(value: Fraction, reference: Fraction) -> float | None:
     """``float(pct_change(value, reference))``, from integers: one correctly rounded division.
 
-    For the tables and the trace; exact decisions use :func:`pct_change`. Python's integer true
+    For the tables and the trace (the exact value is :func:`pct_change`). Python's integer true
     division is correctly rounded, as is ``float()`` of a fraction, so the two agree to the bit.
     """
     if reference == 0:
