@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,9 +36,7 @@ sys.path.insert(0, str(REPO))
 from respond.io.images import Geometry, read_mask  # noqa: E402
 from respond.measure import measure_mask  # noqa: E402
 from respond.measure.axial import axial_frame  # noqa: E402
-from respond.measure.diameters import boundary_midpoints, farthest_pair_3d, mesh_volume_mm3  # noqa: E402
-from respond.measure.instances import find_lesions  # noqa: E402
-from respond.measure.lesion import measure_lesion  # noqa: E402
+from respond.measure.reference import find_lesions_reference, measure_lesion_reference  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "pyradiomics"
 SIZE_XYZ = (512, 512, 300)
@@ -73,42 +72,102 @@ def ct_sized_mask(size_xyz=SIZE_XYZ, spacing=SPACING, big_voxels: float = 1.8e6)
     return image
 
 
-def bench_ct(repeats: int, quick: bool) -> list[str]:
+def twenty_lesion_mask(size_xyz=SIZE_XYZ, spacing=SPACING, seed: int = 15) -> sitk.Image:
+    """Twenty lesions (radius 3–25 mm, some flattened, two touching pairs) spread over a CT-sized grid."""
+    rng = np.random.default_rng(seed)
+    nx, ny, nz = size_xyz
+    sx, sy, sz = spacing
+    array = np.zeros((nz, ny, nx), np.uint8)
+    for n in range(20):
+        r = float(rng.uniform(3.0, 25.0))
+        squash = float(rng.uniform(0.6, 1.0))  # semi-axis along z = squash × r
+        hx, hy, hz = (int(np.ceil(r / s)) + 1 for s in spacing)
+        cx, cy, cz = (int(rng.integers(h + 1, n - h - 1)) for h, n in zip((hx, hy, hz), size_xyz))
+        z, y, x = np.ogrid[cz - hz : cz + hz + 1, cy - hy : cy + hy + 1, cx - hx : cx + hx + 1]
+        inside = ((x - cx) * sx / r) ** 2 + ((y - cy) * sy / r) ** 2 + ((z - cz) * sz / (squash * r)) ** 2 <= 1.0
+        array[cz - hz : cz + hz + 1, cy - hy : cy + hy + 1, cx - hx : cx + hx + 1] |= inside.astype(np.uint8)
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    return image
+
+
+def reference_measure(path) -> int:
+    """The slow reference path (one labelling of the whole box, every slice, full 3D hull, mesh built)."""
+    mask = read_mask(path)
+    geometry = Geometry.from_image(mask)
+    frame = axial_frame(geometry)
+    instances = find_lesions_reference(sitk.GetArrayViewFromImage(mask))
+    return len([measure_lesion_reference(i, geometry, frame) for i in instances])
+
+
+def interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each function in every repeat, run in turn (so that load changes hit all alike)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def peak_memory(path: Path) -> float:
+    """Peak of numpy/Python allocations (tracemalloc) while measuring ``path`` in a fresh process, bytes.
+
+    SimpleITK's own buffer (the decompressed mask, read once) is not traced: add 1× the mask for it.
+    """
+    code = (
+        "import sys, tracemalloc\n"
+        "from respond.measure import measure_mask\n"
+        "tracemalloc.start()\n"
+        "measure_mask(sys.argv[1])\n"
+        "print(tracemalloc.get_traced_memory()[1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                         cwd=REPO)
+    return float(out.stdout.split()[-1])
+
+
+def bench_ct(repeats: int, quick: bool, reference: bool) -> list[str]:
     size = (256, 256, 150) if quick else SIZE_XYZ
     spacing = tuple(s * 2 for s in SPACING) if quick else SPACING
-    mask = ct_sized_mask(size, spacing, 1.8e6 / 8 if quick else 1.8e6)
-    lines = [f"Grid {size[0]}×{size[1]}×{size[2]}, spacing {spacing} mm; "
-             f"total lesion voxels {int(sitk.GetArrayViewFromImage(mask).sum()):,}", ""]
-    lines += ["| file | read (SimpleITK) s | checked read s | measure s | measure / read |", "|---|---|---|---|---|"]
+    masks = {
+        "20 lesions": twenty_lesion_mask(size, spacing),
+        "1.8 M-voxel sphere + 6 small": ct_sized_mask(size, spacing, 1.8e6 / 8 if quick else 1.8e6),
+    }
+    lines = [f"Grid {size[0]}×{size[1]}×{size[2]}, spacing {spacing} mm; medians of {repeats} interleaved runs; "
+             f"ratio = median over runs of (measure − read) / read", ""]
+    head = "| mask | file | read s | checked read s | measure s | (measure − read) / read |"
+    head += " reference s | reference ratio |" if reference else ""
+    lines += [head, "|---" * (head.count("|") - 1) + "|"]
+    memory = []
     with tempfile.TemporaryDirectory() as tmp:
-        for suffix in (".nii.gz", ".nrrd"):
-            path = Path(tmp) / f"mask{suffix}"
-            sitk.WriteImage(mask, str(path), useCompression=True)
-            t_read, _ = median_time(lambda path=path: sitk.ReadImage(str(path)), repeats)
-            t_checked, _ = median_time(lambda path=path: read_mask(path), repeats)
-            t_measure, frame = median_time(lambda path=path: measure_mask(path), repeats)
-            lines.append(f"| {suffix} | {t_read:.3f} | {t_checked:.3f} | {t_measure:.3f} | {t_measure / t_read:.2f} |")
-    lines.append("")
-    lines.append(f"{len(frame)} lesions; largest {int(frame['voxel_count'].max()):,} voxels, "
-                 f"LD {frame['longest_diameter_mm'].max():.2f} mm")
-    # Parts of the measurement of the big sphere.
-    array = sitk.GetArrayFromImage(mask)
-    geometry = Geometry.from_image(mask)
-    t_inst, instances = median_time(lambda: find_lesions(array), repeats)
-    sphere = max(instances, key=lambda i: i.voxel_count)
-    spacing_kji = tuple(float(s) for s in geometry.spacing[::-1])
-    t_points, points = median_time(lambda: boundary_midpoints(sphere.mask, spacing_kji), repeats)
-    t_feret, _ = median_time(lambda: farthest_pair_3d(points), repeats)
-    t_mesh, _ = median_time(lambda: mesh_volume_mm3(sphere.mask, spacing_kji), repeats)
-    frame_ax = axial_frame(geometry)
-    t_lesion, _ = median_time(lambda: measure_lesion(sphere, geometry, frame_ax), repeats)
-    lines += ["", f"Big sphere ({sphere.voxel_count:,} voxels, {len(points):,} boundary points):", "",
-              "| step | s |", "|---|---|",
-              f"| connected components (whole mask, 7 lesions) | {t_inst:.3f} |",
-              f"| boundary midpoints 3D | {t_points:.3f} |",
-              f"| 3D Feret (hull + hull-vertex pairs) | {t_feret:.3f} |",
-              f"| mesh volume (marching cubes) | {t_mesh:.3f} |",
-              f"| whole lesion (all columns) | {t_lesion:.3f} |"]
+        for name, mask in masks.items():
+            for suffix in (".nii.gz", ".nrrd"):
+                path = Path(tmp) / f"mask{suffix}"
+                sitk.WriteImage(mask, str(path), useCompression=True)
+                fns = {"read": lambda p=path: sitk.ReadImage(str(p)), "checked": lambda p=path: read_mask(p),
+                       "measure": lambda p=path: measure_mask(p)}
+                if reference:
+                    fns["reference"] = lambda p=path: reference_measure(p)
+                t = interleaved(fns, repeats)
+                ratio = statistics.median((m - r) / r for m, r in zip(t["measure"], t["read"]))
+                row = (f"| {name} | {suffix} | {statistics.median(t['read']):.3f} | "
+                       f"{statistics.median(t['checked']):.3f} | {statistics.median(t['measure']):.3f} | {ratio:.2f} |")
+                if reference:
+                    ref_ratio = statistics.median((m - r) / r for m, r in zip(t["reference"], t["read"]))
+                    row += f" {statistics.median(t['reference']):.3f} | {ref_ratio:.2f} |"
+                lines.append(row)
+                if suffix == ".nii.gz":
+                    memory.append((name, peak_memory(path)))
+    frame = measure_mask(masks["20 lesions"])
+    lines += ["", f"20-lesion mask: {len(frame)} lesions, {int(frame['voxel_count'].sum()):,} voxels; "
+              f"sphere mask: {len(measure_mask(masks['1.8 M-voxel sphere + 6 small']))} lesions", ""]
+    decompressed = float(np.prod(size))  # uint8
+    lines += ["| mask (.nii.gz) | peak numpy/Python allocation while measuring (× decompressed mask) | "
+              "+ SimpleITK's mask buffer = peak (×) |", "|---|---|---|"]
+    for name, traced in memory:
+        lines.append(f"| {name} | {traced / decompressed:.2f} | {traced / decompressed + 1:.2f} |")
     return lines
 
 
@@ -157,9 +216,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a half-size grid, for a smoke test")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the slow reference path (the implementation before the fast one)")
     args = parser.parse_args()
     print("## CT-sized mask\n")
-    print("\n".join(bench_ct(args.repeats, args.quick)))
+    print("\n".join(bench_ct(args.repeats, args.quick, args.reference)))
     print("\n## Real lesions (respond vs pyradiomics, both reading the label file)\n")
     print("\n".join(bench_real(args.repeats)))
     return 0
