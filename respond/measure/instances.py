@@ -86,16 +86,30 @@ def find_lesions(
     labels = np.asarray(labels)
     if lesions == "labels":
         _check_label_values(labels)
+    if label is not None:
+        if label == 0:
+            raise MaskValueError("label 0 is the background, not a lesion: name a lesion's label value",
+                                 code="mask.label_background", file=file, value=0)
+        if not _representable(label, labels.dtype):
+            return []  # no voxel can hold it (e.g. -1 or 10**20 in a uint8 mask)
     foreground = labels if label is None else labels == label
     regions = independent_regions(foreground)
     if not regions:
         return []
     if lesions == "labels":
         return _label_instances(labels, regions, label)
-    _check_single_value(labels, regions, label, file)
-    value = int(label) if label is not None else _first_value(labels, regions[0])
     structure = structuring_element(connectivity)
-    found = [item for region in regions for item in _region_components(foreground, region, structure)]
+    values: set = set()
+    found = []
+    for region in regions:
+        box, inside = _tight_region(foreground, region)
+        if label is None:
+            held = labels[box][inside]
+            values.update((held.min().item(), held.max().item()))
+        found += _components(inside, box, structure)
+    if label is None and len(values) > 1:
+        _refuse_multilabel(labels, file)
+    value = int(label) if label is not None else int(values.pop())
     found.sort(key=lambda item: item[0])  # raster order of each lesion's first voxel, as in one labelling
     return [LesionInstance(str(n), value, box, mask) for n, (_, box, mask) in enumerate(found, start=1)]
 
@@ -186,11 +200,20 @@ def _region_foreground(foreground: np.ndarray, region) -> np.ndarray:
     return crop if own is None else crop & own
 
 
-def _region_components(foreground: np.ndarray, region, structure: np.ndarray):
-    """(raster key of the first voxel, box in the array, cropped mask) of each component of a region."""
+def _tight_region(foreground: np.ndarray, region) -> tuple[tuple[slice, slice, slice], np.ndarray]:
+    """The region's box shrunk to its foreground, and the boolean foreground in that box."""
     box, _ = region
+    inside = _region_foreground(foreground, region)
+    tight = nonzero_box(inside)
+    assert tight is not None, "a region holds foreground"
+    shifted = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight))
+    return shifted, inside[tight]  # type: ignore[return-value]
+
+
+def _components(inside: np.ndarray, box: tuple[slice, ...], structure: np.ndarray):
+    """(raster key of the first voxel, box in the array, cropped mask) of each component in a box."""
     offset = [s.start for s in box]
-    numbered, _ = ndimage.label(_region_foreground(foreground, region), structure=structure)
+    numbered, _ = ndimage.label(inside, structure=structure)
     out = []
     for n, sub in enumerate(ndimage.find_objects(numbered), start=1):
         if sub is None:
@@ -203,20 +226,9 @@ def _region_components(foreground: np.ndarray, region, structure: np.ndarray):
     return out
 
 
-def _check_single_value(labels: np.ndarray, regions, label: int | None, file: str | None) -> None:
-    """Components mode: refuse a mask whose foreground holds several values."""
-    if label is not None:
-        return
-    lows, highs = [], []
-    for box, own in regions:
-        crop = labels[box]
-        inside = crop != 0 if own is None else (crop != 0) & own
-        lows.append(crop[inside].min())
-        highs.append(crop[inside].max())
-    if min(lows) == max(highs):
-        return
-    values = np.unique(np.concatenate([labels[box][(labels[box] != 0) if own is None else (labels[box] != 0) & own]
-                                       for box, own in regions]))
+def _refuse_multilabel(labels: np.ndarray, file: str | None) -> None:
+    """Components mode: a mask whose foreground holds several values is refused, listing them."""
+    values = np.unique(labels[labels != 0])
     shown = ", ".join(str(v) for v in values[:10])
     raise MaskValueError(
         f"components mode expects a binary mask, but the mask holds labels {shown}"
@@ -228,11 +240,14 @@ def _check_single_value(labels: np.ndarray, regions, label: int | None, file: st
     )
 
 
-def _first_value(labels: np.ndarray, region) -> int:
-    box, own = region
-    crop = labels[box]
-    inside = crop != 0 if own is None else (crop != 0) & own
-    return int(crop[inside].flat[0])
+def _representable(value: int, dtype: np.dtype) -> bool:
+    """Whether a voxel of ``dtype`` can hold the whole number ``value``."""
+    if dtype.kind == "b":
+        return value == 1
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.min <= value <= info.max
+    return bool(np.isfinite(float(value))) and abs(float(value)) < np.finfo(dtype).max
 
 
 def _check_label_values(labels: np.ndarray) -> None:

@@ -115,24 +115,48 @@ def _longest_axial_diameter(stack: AxialStack, *, every_slice: bool = False) -> 
     """(slice in stack, longest diameter mm, endpoints in in-plane mm) over the axial slices.
 
     Only slices whose diameter can reach the longest one (by the directional
-    bounds of :func:`group_diameter_bounds`) get the exact search; the choice
-    is that of the search over every slice (:func:`slice_diameters`).
+    bounds of :func:`group_diameter_bounds`, taken over each slice's row ends,
+    which hold its hull) get the exact search; the choice is that of the
+    search over every slice (``every_slice``, :func:`slice_diameters`).
     """
-    groups = _slice_points(stack)
-    slices = np.fromiter(groups, dtype=int, count=len(groups))
-    starts = np.cumsum([0] + [len(g) for g in groups.values()])[:-1]
-    lower, upper = group_diameter_bounds(np.concatenate(list(groups.values())), starts)
-    candidates = slices if every_slice else slices[upper >= lower.max() - TIE_ATOL_MM]
     voxels = stack.mask.sum(axis=(1, 2))
+    if every_slice:
+        candidates = [int(s) for s in np.flatnonzero(voxels)]
+    else:
+        slices, points, starts = _row_ends(stack)
+        lower, upper = group_diameter_bounds(points, starts)
+        candidates = [int(s) for s in slices[upper >= lower.max() - TIE_ATOL_MM]]
     best: tuple[float, int, int, FarthestPair] | None = None
     for s in candidates:
-        pair = farthest_pair_2d(groups[int(s)])
-        key = (pair.length_mm, int(voxels[s]), -int(s))
+        points_s = boundary_midpoints(stack.mask[s : s + 1], (1.0, *stack.spacing_rc), axes=(1, 2))[:, 1:]
+        pair = farthest_pair_2d(points_s)
+        key = (pair.length_mm, int(voxels[s]), -s)
         if best is None or _better(key, best[:3]):
             best = (*key, pair)
     assert best is not None, "a lesion has at least one voxel"
     length, _, neg_slice, pair = best
     return -neg_slice, float(length), pair
+
+
+def _row_ends(stack: AxialStack) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slices holding the lesion, the first and last marching-squares vertex of every row of each
+    (in-plane mm, grouped by slice) and each slice's first index: a superset of every slice's hull."""
+    padded = np.pad(stack.mask, ((0, 0), (1, 1), (1, 1)))
+    parts = []
+    for crossing, d_row, d_first, d_last in (
+        (padded[:, 1:-1, 1:-1], 0.0, -0.5, 0.5),  # crossings along columns: a row's ends
+        (padded[:, :-1, 1:-1] != padded[:, 1:, 1:-1], -0.5, 0.0, 0.0),  # crossings along rows
+    ):
+        s, r = np.nonzero(crossing.any(axis=2))
+        rows = crossing[s, r]
+        first = np.argmax(rows, axis=1) + d_first
+        last = crossing.shape[2] - 1 - np.argmax(rows[:, ::-1], axis=1) + d_last
+        parts.append((np.concatenate([s, s]), np.concatenate([r + d_row, r + d_row]), np.concatenate([first, last])))
+    s, r, c = (np.concatenate(x) for x in zip(*parts))
+    order = np.argsort(s, kind="stable")
+    s, points = s[order], np.column_stack([r[order] * stack.spacing_rc[0], c[order] * stack.spacing_rc[1]])
+    slices, starts = np.unique(s, return_index=True)
+    return slices, points, starts
 
 
 def _better(key: tuple[float, int, int], incumbent: tuple[float, int, int]) -> bool:
