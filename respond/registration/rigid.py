@@ -88,6 +88,10 @@ class RegistrationSettings:
     max_scale_deviation: float = MAX_SCALE_DEVIATION
     max_translation_mm: float | None = None
     metric_divergence_tolerance: float = METRIC_DIVERGENCE_TOLERANCE
+    pyramid: str = "gaussian"
+    metric_mask: str = "none"
+    coarse_min_step_fraction: float | None = None
+    finest_samples: int | None = None
 
 
 DEFAULT_SETTINGS: Final = RegistrationSettings()
@@ -192,9 +196,13 @@ def _level_grid(image: sitk.Image, spacing_mm: float) -> sitk.Image:
     return grid
 
 
-def _downsample(image: sitk.Image, spacing_mm: float, threads: int | None) -> sitk.Image:
+def _downsample(image: sitk.Image, spacing_mm: float, threads: int | None, method: str = "gaussian") -> sitk.Image:
     """Gaussian anti-aliasing then linear resampling onto an isotropic grid."""
     spacing = np.asarray(image.GetSpacing(), float)
+    factors = np.rint(spacing_mm / spacing)
+    if method == "shrink" and np.all(factors >= 2) and np.allclose(factors * spacing, spacing_mm, rtol=1e-6):
+        image = sitk.BinShrink(image, [int(f) for f in factors])
+        spacing = np.asarray(image.GetSpacing(), float)
     sigma = 0.5 * np.sqrt(np.clip(spacing_mm**2 - spacing**2, 0.0, None))
     smoother = sitk.SmoothingRecursiveGaussianImageFilter()
     if threads:
@@ -211,13 +219,14 @@ def _downsample(image: sitk.Image, spacing_mm: float, threads: int | None) -> si
     return resampler.Execute(image)
 
 
-def _pyramid(image: sitk.Image, levels_mm: tuple[float, ...], threads: int | None) -> list[sitk.Image]:
+def _pyramid(image: sitk.Image, levels_mm: tuple[float, ...], threads: int | None,
+             method: str = "gaussian") -> list[sitk.Image]:
     """Images of every level, coarse to fine; coarse levels are derived from the finest."""
     image = sitk.Cast(image, sitk.sitkFloat32)
     out: list[sitk.Image] = []
     previous = image
     for spacing in sorted(levels_mm):  # fine → coarse
-        previous = _downsample(previous, spacing, threads)
+        previous = _downsample(previous, spacing, threads, method)
         out.append(previous)
     return out[::-1]
 
@@ -286,6 +295,13 @@ def mask_dice(fixed_mask: sitk.Image, moving_mask: sitk.Image, transform: sitk.T
     return 2.0 * int(np.count_nonzero(fixed & moved)) / total
 
 
+def _foreground(image: sitk.Image) -> sitk.Image:
+    """The voxels above a tenth of the image's 99th percentile (the head, not the air around it)."""
+    values = sitk.GetArrayViewFromImage(image)
+    threshold = 0.1 * float(np.percentile(values[:: 7].ravel(), 99))
+    return sitk.Cast(image > threshold, sitk.sitkUInt8)
+
+
 def _distance_map(mask: sitk.Image) -> sitk.Image:
     binary = sitk.Cast(mask != 0, sitk.sitkUInt8)
     distance = sitk.SignedMaurerDistanceMap(binary, insideIsPositive=False, squaredDistance=False,
@@ -317,21 +333,31 @@ def _run_levels(fixed_levels: list[sitk.Image], moving_levels: list[sitk.Image],
             reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=settings.histogram_bins)
         else:
             reg.SetMetricAsMeanSquares()
+        finest = n == len(fixed_levels) - 1
         voxels = int(np.prod(fixed.GetSize()))
+        samples = settings.samples_per_level
+        if finest and settings.finest_samples:
+            samples = settings.finest_samples
+        if settings.metric_mask == "foreground" and metric == "mattes_mi":
+            foreground = _foreground(fixed)
+            reg.SetMetricFixedMask(foreground)
+            voxels = max(1, int(np.count_nonzero(sitk.GetArrayViewFromImage(foreground))))
         reg.SetMetricSamplingStrategy(reg.RANDOM)
-        reg.SetMetricSamplingPercentage(float(min(1.0, settings.samples_per_level / voxels)), settings.seed)
+        reg.SetMetricSamplingPercentage(float(min(1.0, samples / voxels)), settings.seed)
         reg.SetMetricUseFixedImageGradientFilter(False)
         reg.SetMetricUseMovingImageGradientFilter(False)
         reg.SetInterpolator(sitk.sitkLinear)
         step = float(fixed.GetSpacing()[0])
+        min_fraction = settings.min_step_fraction
+        if not finest and settings.coarse_min_step_fraction:
+            min_fraction = settings.coarse_min_step_fraction
         reg.SetOptimizerAsRegularStepGradientDescent(
-            learningRate=step, minStep=step * settings.min_step_fraction, numberOfIterations=settings.iterations,
+            learningRate=step, minStep=step * min_fraction, numberOfIterations=settings.iterations,
             relaxationFactor=(settings.final_relaxation_factor if n == len(fixed_levels) - 1
                               else settings.relaxation_factor), gradientMagnitudeTolerance=1e-8,
         )
         reg.SetOptimizerScalesFromPhysicalShift()
         reg.SetInitialTransform(transform, inPlace=False)
-        finest = n == len(fixed_levels) - 1
         if finest:
             initial_metric = float(reg.MetricEvaluate(fixed, moving))
         out = reg.Execute(fixed, moving)
@@ -425,8 +451,9 @@ def register_to_baseline(
         fixed_src, moving_src = _distance_map(fixed_mask), _distance_map(moving_mask)
     levels = _levels(fixed_src, settings)
     try:
-        fixed_levels = _pyramid(fixed_src, levels, settings.threads)
-        moving_levels = _pyramid(moving_src, levels, settings.threads)
+        method_ = settings.pyramid if method == "image" else "gaussian"
+        fixed_levels = _pyramid(fixed_src, levels, settings.threads, method_)
+        moving_levels = _pyramid(moving_src, levels, settings.threads, method_)
         base: sitk.Transform = {"rigid": sitk.Euler3DTransform, "translation": lambda: sitk.TranslationTransform(3),
                                 "affine": lambda: sitk.AffineTransform(3)}[transform]()
         if initial_transform is not None:
