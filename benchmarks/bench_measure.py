@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from respond.io.images import Geometry, read_mask  # noqa: E402
-from respond.measure import measure_mask  # noqa: E402
+from respond.measure import measure_mask, measure_scan  # noqa: E402
 from respond.measure.axial import axial_frame  # noqa: E402
 from respond.measure.reference import find_lesions_reference, measure_lesion_reference  # noqa: E402
 
@@ -171,6 +172,53 @@ def bench_ct(repeats: int, quick: bool, reference: bool) -> list[str]:
     return lines
 
 
+#: The last recorded pyradiomics comparison (written by a run that had pyradiomics installed).
+LAST_PYRADIOMICS = Path(__file__).resolve().parent / "pyradiomics_last.json"
+
+
+def bench_pyradiomics_shape(repeats: int) -> list[str]:
+    """respond vs pyradiomics' shape class (default settings, one call per lesion) on the 20-lesion mask."""
+    import json
+
+    try:
+        import radiomics
+        from radiomics import featureextractor
+    except ImportError:
+        if LAST_PYRADIOMICS.is_file():
+            last = json.loads(LAST_PYRADIOMICS.read_text())
+            return [f"pyradiomics not installed: last recorded figure ({last['date']}, load {last['load']}): "
+                    f"pyradiomics {last['pyradiomics_s']:.1f} s, respond {last['respond_s']:.3f} s on the same "
+                    f"{last['lesions']} lesions: **{last['ratio']:.0f}×**"]
+        return ["pyradiomics not installed and no recorded figure"]
+    radiomics.setVerbosity(logging.ERROR)
+    mask = twenty_lesion_mask()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mask.nii.gz"
+        sitk.WriteImage(mask, str(path), useCompression=True)
+        t_respond = statistics.median(interleaved({"m": lambda: measure_mask(path)}, repeats)["m"])
+        scan = measure_scan(path)
+        image = sitk.Cast(mask, sitk.sitkFloat32)  # pyradiomics needs an image; shape features ignore its values
+        extractor = featureextractor.RadiomicsFeatureExtractor()  # default settings
+        extractor.disableAllFeatures()
+        extractor.enableFeatureClassByName("shape")
+        t0 = time.perf_counter()
+        for instance in scan.instances:
+            one = np.zeros(sitk.GetArrayViewFromImage(mask).shape, np.uint8)
+            one[instance.bbox][instance.mask] = 1
+            lesion = sitk.GetImageFromArray(one)
+            lesion.CopyInformation(mask)
+            extractor.execute(image, lesion, label=1)
+        t_pyr = time.perf_counter() - t0
+    ratio = t_pyr / t_respond
+    record = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()[0],
+              "pyradiomics": radiomics.__version__, "lesions": len(scan.instances),
+              "pyradiomics_s": t_pyr, "respond_s": t_respond, "ratio": ratio}
+    LAST_PYRADIOMICS.write_text(json.dumps(record, indent=1) + "\n")
+    return [f"pyradiomics {radiomics.__version__} shape class, default settings, one call per lesion: "
+            f"{t_pyr:.1f} s; respond (read + measure all {len(scan.instances)}): {t_respond:.3f} s: **{ratio:.0f}×** "
+            f"(load {record['load']:.1f}; recorded in {LAST_PYRADIOMICS.name})"]
+
+
 def pyradiomics_work(case: str) -> None:
     from radiomics import shape, shape2D
 
@@ -216,11 +264,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a half-size grid, for a smoke test")
+    parser.add_argument("--pyradiomics", action="store_true",
+                        help="compare with pyradiomics' shape extraction on the 20-lesion mask (minutes; "
+                             "prints the last recorded figure when pyradiomics is not installed)")
     parser.add_argument("--reference", action="store_true",
                         help="also time the slow reference path (the implementation before the fast one)")
     args = parser.parse_args()
     print("## CT-sized mask\n")
     print("\n".join(bench_ct(args.repeats, args.quick, args.reference)))
+    if args.pyradiomics:
+        print("\n## respond vs pyradiomics shape extraction, 20-lesion mask\n")
+        print("\n".join(bench_pyradiomics_shape(args.repeats)))
     print("\n## Real lesions (respond vs pyradiomics, both reading the label file)\n")
     print("\n".join(bench_real(args.repeats)))
     return 0
