@@ -101,14 +101,20 @@ def reference_measure(path) -> int:
     return len([measure_lesion_reference(i, geometry, frame) for i in instances])
 
 
-def interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
-    """Seconds of each function in every repeat, run in turn (so that load changes hit all alike)."""
+def interleaved(fns: dict, repeats: int, cpu: dict | None = None) -> dict[str, list[float]]:
+    """Seconds of each function in every repeat, run in turn (so that load changes hit all alike).
+
+    ``cpu``, when given, receives the CPU seconds of the same calls (everything here runs on one
+    thread: on a shared machine CPU time moves far less with the load than wall time).
+    """
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
             times[name].append(time.perf_counter() - t0)
+            if cpu is not None:
+                cpu.setdefault(name, []).append(time.process_time() - c0)
     return times
 
 
@@ -137,9 +143,10 @@ def bench_ct(repeats: int, quick: bool, reference: bool) -> list[str]:
         "1.8 M-voxel sphere + 6 small": ct_sized_mask(size, spacing, 1.8e6 / 8 if quick else 1.8e6),
     }
     lines = [f"Grid {size[0]}×{size[1]}×{size[2]}, spacing {spacing} mm; medians of {repeats} interleaved runs; "
-             f"ratio = median over runs of (measure − read) / read", ""]
-    head = "| mask | file | read s | checked read s | measure s | (measure − read) / read |"
-    head += " reference s | reference ratio |" if reference else ""
+             f"ratio = median over runs of (measure − read) / read; load average {os.getloadavg()[0]:.1f}", ""]
+    head = ("| mask | file | read s | checked read s | measure s | (measure − read) / read | read CPU s | "
+            "measure CPU s | ratio in CPU time |")
+    head += " reference s | reference ratio | reference ratio in CPU time |" if reference else ""
     lines += [head, "|---" * (head.count("|") - 1) + "|"]
     memory = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,13 +158,18 @@ def bench_ct(repeats: int, quick: bool, reference: bool) -> list[str]:
                        "measure": lambda p=path: measure_mask(p)}
                 if reference:
                     fns["reference"] = lambda p=path: reference_measure(p)
-                t = interleaved(fns, repeats)
+                cpu: dict[str, list[float]] = {}
+                t = interleaved(fns, repeats, cpu)
                 ratio = statistics.median((m - r) / r for m, r in zip(t["measure"], t["read"]))
+                cpu_ratio = statistics.median((m - r) / r for m, r in zip(cpu["measure"], cpu["read"]))
                 row = (f"| {name} | {suffix} | {statistics.median(t['read']):.3f} | "
-                       f"{statistics.median(t['checked']):.3f} | {statistics.median(t['measure']):.3f} | {ratio:.2f} |")
+                       f"{statistics.median(t['checked']):.3f} | {statistics.median(t['measure']):.3f} | {ratio:.2f} | "
+                       f"{statistics.median(cpu['read']):.3f} | {statistics.median(cpu['measure']):.3f} | "
+                       f"{cpu_ratio:.2f} |")
                 if reference:
                     ref_ratio = statistics.median((m - r) / r for m, r in zip(t["reference"], t["read"]))
-                    row += f" {statistics.median(t['reference']):.3f} | {ref_ratio:.2f} |"
+                    ref_cpu = statistics.median((m - r) / r for m, r in zip(cpu["reference"], cpu["read"]))
+                    row += f" {statistics.median(t['reference']):.3f} | {ref_ratio:.2f} | {ref_cpu:.2f} |"
                 lines.append(row)
                 if suffix == ".nii.gz":
                     memory.append((name, peak_memory(path)))
