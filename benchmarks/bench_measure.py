@@ -34,7 +34,8 @@ import SimpleITK as sitk
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from respond.io.images import Geometry, read_mask  # noqa: E402
+from respond.io.geometry import Geometry  # noqa: E402
+from respond.io.masks import read_mask  # noqa: E402
 from respond.measure import measure_mask, measure_scan  # noqa: E402
 from respond.measure.axial import axial_frame  # noqa: E402
 from respond.measure.reference import find_lesions_reference, measure_lesion_reference  # noqa: E402

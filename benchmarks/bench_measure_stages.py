@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_measure import ct_sized_mask, twenty_lesion_mask  # noqa: E402
 
-from respond.io.images import Geometry, read_mask  # noqa: E402
+from respond.io.geometry import Geometry  # noqa: E402
+from respond.io.masks import read_mask  # noqa: E402
 from respond.measure import lesion, measure_mask  # noqa: E402
 from respond.measure.axial import axial_frame, axial_stack  # noqa: E402
 from respond.measure.diameters import diameter_3d, mesh_volume_mm3  # noqa: E402

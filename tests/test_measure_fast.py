@@ -16,7 +16,8 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from respond.io.images import Geometry, read_mask
+from respond.io.geometry import Geometry
+from respond.io.masks import read_mask
 from respond.measure.axial import axial_frame
 from respond.measure.diameters import (
     boundary_midpoints,

@@ -17,7 +17,7 @@ from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
-from respond.io.images import Geometry
+from respond.io.geometry import Geometry
 from respond.measure import lesion as _lesion
 from respond.measure.axial import AxialFrame
 from respond.measure.diameters import (

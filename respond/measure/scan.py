@@ -19,14 +19,9 @@ import SimpleITK as sitk
 
 from respond.errors import ConfigError, MaskValueError
 from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
-from respond.io.images import (
-    GEOMETRY_ATOL_MM,
-    Geometry,
-    ImageSource,
-    image_geometry,
-    match_mask_to_grid,
-    read_mask,
-)
+from respond.io.geometry import GEOMETRY_ATOL_MM, Geometry
+from respond.io.images import ImageSource, image_geometry, qform_sform_disagreement_mm
+from respond.io.masks import match_mask_to_grid, read_mask
 from respond.measure.axial import AXIAL_TOLERANCE_DEG, AxialFrame, axial_frame
 from respond.measure.instances import CONNECTIVITIES, LesionInstance, LesionMode, find_lesions, segment_instances
 from respond.measure.lesion import measure_lesion
@@ -130,12 +125,13 @@ def measure_scan(
         geometry, edge_known = seg.geometry, image is not None  # without the image, the SEG's frames are no edge
         _check_label_present(options.label, [s.number for s in seg.segments if s.bbox is not None], file)
         instances = segment_instances(seg, label=options.label)
+        header_qc: dict[str, Any] = {"qform_sform_disagreement_mm": None}
     else:
-        geometry, instances = _mask_instances(mask, image, options, file)
+        geometry, instances, header_qc = _mask_instances(mask, image, options, file)
     frame = axial_frame(geometry, tolerance_deg=options.axial_tolerance_deg)
     rows = []
     for instance in instances:
-        row = {**measure_lesion(instance, geometry, frame), **instance.info}
+        row = {**measure_lesion(instance, geometry, frame), **instance.info, **header_qc}
         if not edge_known:
             row["touches_edge"] = pd.NA
         rows.append(row)
@@ -146,7 +142,8 @@ def measure_scan(
 
 
 def _mask_instances(mask: ImageSource, image: ImageSource | None, options: MeasureOptions,
-                    file: str | None) -> tuple[Geometry, list[LesionInstance]]:
+                    file: str | None) -> tuple[Geometry, list[LesionInstance], dict[str, Any]]:
+    """Read (and check against the image's grid) a label mask; its instances and header QC columns."""
     if image is not None:
         # Only the image's grid matters: its header is read, not its voxels.
         mask_image = match_mask_to_grid(
@@ -162,7 +159,7 @@ def _mask_instances(mask: ImageSource, image: ImageSource | None, options: Measu
                              label=options.label, file=file)
     if options.label is not None and not instances:
         _check_label_present(options.label, None, file, labels=labels)
-    return geometry, instances
+    return geometry, instances, {"qform_sform_disagreement_mm": qform_sform_disagreement_mm(mask_image)}
 
 
 def _check_label_present(label: int | None, present: list[int] | None, file: str | None, *,
