@@ -41,6 +41,9 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table: patient_id, lesion_id, date, finding (tumor / radionecrosis / "
                    "pseudoprogression); overrides the imaging call of lesion local control.")
+@click.option("--treatments", type=click.Path(dir_okay=False, path_type=Path),
+              help="Treatments table (patient_id, lesion_id, date, total_dose_gy, fractions, technique, ...): "
+                   "with it, or with clinical columns in --patients, the study-outcome tables are written too.")
 @click.option("--criteria", "criteria", multiple=True, metavar="ID",
               help="Preset to apply (recist1.1, rano-bm); repeat for several. Default: both.")
 @click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -50,7 +53,7 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--report/--no-report", "make_report", default=False, show_default=True,
               help="Also write report.html and responses.xlsx.")
 def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinical: Path | None,
-             patients: Path | None, adjudications: Path | None, criteria: tuple[str, ...],
+             patients: Path | None, adjudications: Path | None, treatments: Path | None, criteria: tuple[str, ...],
              configs: tuple[Path, ...], out: Path, make_report: bool) -> None:
     """Apply RECIST 1.1 / RANO-BM to a lesion table (or SDTM TU/TR) and write the response tables.
 
@@ -77,6 +80,7 @@ def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinic
     paths = result.write(out)
     _print_summary(result)
     click.echo(f"results written to {out}/ ({', '.join(p.name for p in paths.values())})")
+    _write_outcomes(out, result, patients, treatments)
     if make_report:
         from respond.report import write_report
 
@@ -108,6 +112,17 @@ def export_sdtm_command(run_dir: Path, out: Path, criteria: str, study_id: str, 
     click.echo(f"SDTM written to {out}/ ({', '.join(p.name for p in paths.values())})")
 
 
+def _write_outcomes(out: Path, result, patients: Path | None, treatments: Path | None) -> None:
+    from respond.pipeline.outcomes import outcomes_after_run
+
+    try:
+        outcome = outcomes_after_run(out, result, patients=patients, treatments=treatments)
+    except RespondError as exc:
+        _fail_to_start(exc)
+    if outcome is not None:
+        click.echo(f"study outcomes written to {out}/ (indices, outcomes, cox, doses, cumulative_incidence)")
+
+
 def _print_summary(result) -> None:
     best = result.best_response
     if best.empty:
@@ -125,12 +140,14 @@ from respond.measure.command import measure_command  # noqa: E402
 from respond.lesions.command import track_command  # noqa: E402
 from respond.report.command import report_command  # noqa: E402
 from respond.pipeline.command import assess_command  # noqa: E402
+from respond.pipeline.outcomes_command import outcomes_command  # noqa: E402
 
 main.add_command(summarize_command, "summarize")
 main.add_command(measure_command, "measure")
 main.add_command(track_command, "track")
 main.add_command(report_command, "report")
 main.add_command(assess_command, "assess")
+main.add_command(outcomes_command, "outcomes")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -482,6 +482,7 @@ CHARACTERISTICS: Final = Table(
     ),
 )
 
+#: One row per patient: the analysis data set of the patient-level models (covariates, times, classes).
 PATIENT_COVARIATES: Final = Table(
     "patient_covariates",
     (
@@ -496,5 +497,13 @@ PATIENT_COVARIATES: Final = Table(
         C("multiple_brain_metastases", "bool", "More than one CNS lesion at baseline."),
         C("lung_primary", "bool", "primary_site is one of the preset's lung sites."),
         C("gtv_ge_10cm3", "bool", "Total CNS volume ≥ the preset cut-point (10 cm³)."),
+        C("os_months", "float", "Time from treatment_start to death or last follow-up, months (30.4375 days)."),
+        C("os_event", "bool", "Death from any cause (overall survival event)."),
+        C("css_event", "bool", "Death counted as cancer death (cancer-specific survival event)."),
+        C("rpa_class", "str", "RPA class (Gaspar 1997)."),
+        C("gpa_class", "str", "GPA group of the preset grouping (Sperduto 2008)."),
+        C("sir_class", "str", "SIR group of the preset grouping (Weltman 2000)."),
+        C("bsbm_class", "str", "BS-BM score group (Lorenzoni 2004)."),
+        C("ggs_class", "str", "GGS score group (Golden 2008)."),
     ),
 )

@@ -158,7 +158,13 @@ def _cohort(patients: pd.DataFrame, lesions: pd.DataFrame | None, settings: Outc
     wide = wide.merge(classes, on="patient_id", how="left").merge(times, on="patient_id", how="left")
     wide = wide.merge(flags.rename(columns={c: f"cov_{c}" for c in flags.columns if c != "patient_id"}),
                       on="patient_id", how="left")
-    return {"indices": indices, "covariates": covariates, "wide": wide, "times": times}
+    analysis = covariates.drop(columns=[c for c in covariates.columns if c.endswith("_class") or c in (
+        "os_months", "os_event", "css_event")]).merge(
+        times.rename(columns={"time_months": "os_months"})[["patient_id", "os_months", "os_event", "css_event"]],
+        on="patient_id", how="left").merge(
+        classes.rename(columns={n: f"{n}_class" for n in INDEX_NAMES}), on="patient_id", how="left")
+    analysis = PATIENT_COVARIATES.conform(analysis, keep_extra=False)
+    return {"indices": indices, "covariates": analysis, "wide": wide, "times": times}
 
 
 def _group_columns(settings: OutcomeSettings) -> list[tuple[str, list[str] | None]]:
