@@ -37,7 +37,7 @@ from respond.outcomes.covariates import imaging_covariates, lesion_covariates, p
 from respond.outcomes.cox import fit_cox
 from respond.outcomes.dose import dose_table, lesion_bed
 from respond.outcomes.indices import INDEX_FUNCTIONS
-from respond.outcomes.inputs import blank, typed_patients, typed_treatments
+from respond.outcomes.inputs import blank, to_date, typed_patients, typed_treatments
 from respond.outcomes.settings import INDEX_NAMES, OutcomeSettings, load_outcome_settings
 from respond.outcomes.survival import DAYS_PER_MONTH, followup_row, grouped_rows, km_rows, patient_times
 from respond.tables import (CHARACTERISTICS, COX, CUMULATIVE_INCIDENCE, DOSES, FAILURES, INDICES, OUTCOMES,
@@ -283,9 +283,7 @@ def _cox_rows(cohort: dict, events, lesion_frame, settings: OutcomeSettings) -> 
 def _incidence(events, patients: pd.DataFrame, settings: OutcomeSettings) -> pd.DataFrame:
     if events is None or not len(events) or "local_control" not in settings.endpoints:
         return CUMULATIVE_INCIDENCE.empty()
-    from respond.outcomes.survival import _date
-
-    deaths = {rec["patient_id"]: _date(rec.get("death_date")) for rec in patients.to_dict("records")
+    deaths = {rec["patient_id"]: to_date(rec.get("death_date")) for rec in patients.to_dict("records")
               if not blank(rec.get("death_date"))}
     rows: list[dict] = []
     local = events[events["endpoint"] == "local_control"]

@@ -19,20 +19,12 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from respond.outcomes.inputs import blank
+from respond.outcomes.inputs import to_date
 from respond.outcomes.settings import OutcomeSettings
 from respond.outcomes.survival import DAYS_PER_MONTH
 
 #: Seed of lifelines' jitter of tied times (fixed so that a run is reproducible).
 JITTER_SEED: Final = 0
-
-
-def _date(value) -> dt.date | None:
-    if blank(value):
-        return None
-    if isinstance(value, dt.date):
-        return value if not isinstance(value, dt.datetime) else value.date()
-    return dt.date.fromisoformat(str(value).strip())
 
 
 def competing_frame(events: pd.DataFrame, deaths: dict[str, dt.date]) -> pd.DataFrame:
@@ -41,7 +33,7 @@ def competing_frame(events: pd.DataFrame, deaths: dict[str, dt.date]) -> pd.Data
     for rec in events.to_dict("records"):
         failed = str(rec["event"]).strip().lower() in ("true", "1", "yes")
         time_days, status = float(rec["time_days"]), 1 if failed else 0
-        death, seen = deaths.get(rec["patient_id"]), _date(rec.get("event_date"))
+        death, seen = deaths.get(rec["patient_id"]), to_date(rec.get("event_date"))
         if not failed and death is not None and seen is not None and death >= seen:
             time_days, status = time_days + (death - seen).days, 2
         rows.append({"patient_id": rec["patient_id"], "lesion_id": rec.get("lesion_id"),

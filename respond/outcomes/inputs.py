@@ -40,17 +40,24 @@ def blank(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() in ("", "nan")
 
 
+def to_date(value: Any) -> dt.date | None:
+    """A :class:`datetime.date` from a date, datetime, Timestamp or ISO text; None for a blank."""
+    if blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
+
+
 def _convert(kind: str, column: str, value: Any) -> Any:
     if blank(value):
         return None
     if kind == "text":
         return str(value).strip()
     if kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        return dt.date.fromisoformat(str(value).strip())
+        return to_date(value)
     if kind == "float":
         number = float(value)
         if not math.isfinite(number):

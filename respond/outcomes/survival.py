@@ -22,28 +22,17 @@ more than two groups).
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from respond.outcomes.inputs import blank
+from respond.outcomes.inputs import blank, to_date
 from respond.outcomes.settings import OutcomeSettings
 
 #: Days per month (365.25 / 12), as everywhere in respond.
 DAYS_PER_MONTH: Final = 30.4375
-
-
-def _date(value) -> dt.date | None:
-    if blank(value):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value).strip())
 
 
 def patient_times(patients: pd.DataFrame, settings: OutcomeSettings) -> pd.DataFrame:
@@ -54,7 +43,7 @@ def patient_times(patients: pd.DataFrame, settings: OutcomeSettings) -> pd.DataF
     """
     rows = []
     for rec in patients.to_dict("records"):
-        start, death, last = (_date(rec.get(c)) for c in ("treatment_start", "death_date", "last_followup"))
+        start, death, last = (to_date(rec.get(c)) for c in ("treatment_start", "death_date", "last_followup"))
         row = {"patient_id": rec["patient_id"], "time_months": math.nan, "os_event": None, "css_event": None,
                "note": None}
         end = death or last
