@@ -190,3 +190,14 @@ def test_public_call_returns_every_table_and_bad_values_exclude_the_patient():
     assert rpa["class"] == "III"
     gpa = result.indices[(result.indices["index"] == "gpa")].iloc[0]
     assert gpa["missing"] == "n_brain_lesions"
+
+
+def test_css_is_not_computed_without_any_cause_of_death():
+    patients = pd.DataFrame([
+        {"patient_id": "A", "treatment_start": "2024-01-01", "death_date": "2024-07-01"},
+        {"patient_id": "B", "treatment_start": "2024-01-01", "last_followup": "2025-01-01"},
+    ])
+    outcomes = respond.outcomes({"patients": patients}).outcomes
+    css = outcomes[outcomes.endpoint == "css"]
+    assert len(css) == 1 and "cause_of_death" in css["note"].iloc[0]
+    assert (outcomes.endpoint == "os").sum() > 1

@@ -202,6 +202,8 @@ def _patient_frames(cohort: dict, events: pd.DataFrame | None, settings: Outcome
     wide = cohort["wide"]
     timed = wide[wide["time_months"].notna()]
     for endpoint in ("os", "css"):
+        if endpoint == "css" and not _has_causes(wide):
+            continue
         if endpoint in settings.endpoints:
             yield endpoint, None, timed.assign(event=timed[f"{endpoint}_event"].astype(bool))
     if events is not None and len(events) and "ipfs" in settings.endpoints:
@@ -212,6 +214,11 @@ def _patient_frames(cohort: dict, events: pd.DataFrame | None, settings: Outcome
                                   "event": rows["event"].map(_truth).to_numpy()})
             extra = wide.drop(columns=[c for c in ("time_months",) if c in wide.columns])
             yield "ipfs", criteria, frame.merge(extra, on="patient_id", how="left")
+
+
+def _has_causes(wide: pd.DataFrame) -> bool:
+    """CSS needs causes of death: without any, it would silently equal OS."""
+    return "cause_of_death" in wide.columns and wide["cause_of_death"].map(lambda v: not blank(v)).any()
 
 
 def _truth(value) -> bool:
@@ -246,6 +253,9 @@ def _outcome_rows(cohort: dict, events, lesion_frame, settings: OutcomeSettings)
     if len(times) and times["time_months"].isna().all() and {"os", "css"} & set(settings.endpoints):
         rows.append({"endpoint": "os", "statistic": "median", "n": 0,
                      "note": "no patient has treatment_start and death_date or last_followup"})
+    if "css" in settings.endpoints and len(times) and not _has_causes(cohort["wide"]):
+        rows.append({"endpoint": "css", "statistic": "median", "n": 0,
+                     "note": "no cause_of_death in the patients table: cancer-specific survival not computed"})
     for endpoint, criteria, frame in _patient_frames(cohort, events, settings):
         if len(frame):
             rows += _patient_endpoint_rows(frame, settings, endpoint, criteria)

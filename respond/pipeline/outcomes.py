@@ -53,7 +53,8 @@ def _table_in(folder: Path, name: str) -> pd.DataFrame | None:
     path = folder / f"{name}.csv"
     if not path.is_file() or path.stat().st_size == 0:
         return None
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    # identifiers stay text: "001" is not 1
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"patient_id": str, "lesion_id": str})
 
 
 def _run_tables(source: Any) -> tuple[dict[str, Any], Path | None]:
