@@ -201,3 +201,15 @@ def test_css_is_not_computed_without_any_cause_of_death():
     css = outcomes[outcomes.endpoint == "css"]
     assert len(css) == 1 and "cause_of_death" in css["note"].iloc[0]
     assert (outcomes.endpoint == "os").sum() > 1
+
+
+def test_suspicious_inputs_are_warned():
+    patients = pd.DataFrame([{"patient_id": "A", "treatment_start": "2024-01-01", "kps": "75"},
+                             {"patient_id": "B", "treatment_start": "2024-01-01", "kps": "80"}])
+    lesions = pd.DataFrame([{"patient_id": "A", "date": "2024-01-01", "lesion_id": "L1", "organ": "brain",
+                             "longest_diameter_mm": 12.0, "volume_mm3": 500.0}])
+    treatments = pd.DataFrame([{"patient_id": "A", "lesion_id": "L9", "date": "2024-01-02", "total_dose_gy": 20,
+                                "fractions": 1, "technique": "srs"}])
+    warnings = respond.outcomes({"patients": patients, "lesions": lesions, "treatments": treatments}).warnings
+    assert sorted(zip(warnings.patient_id, warnings.code)) == [
+        ("A", "kps_not_tens"), ("A", "treated_lesion_unknown"), ("B", "no_baseline_lesions")]

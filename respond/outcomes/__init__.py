@@ -41,7 +41,7 @@ from respond.outcomes.inputs import blank, to_date, typed_patients, typed_treatm
 from respond.outcomes.settings import INDEX_NAMES, OutcomeSettings, load_outcome_settings
 from respond.outcomes.survival import DAYS_PER_MONTH, followup_row, grouped_rows, km_rows, patient_times
 from respond.tables import (CHARACTERISTICS, COX, CUMULATIVE_INCIDENCE, DOSES, FAILURES, INDICES, OUTCOMES,
-                            PATIENT_COVARIATES)
+                            PATIENT_COVARIATES, WARNINGS)
 
 __all__ = ["OutcomeResult", "OutcomeSettings", "compute_outcomes", "load_outcome_settings", "DAYS_PER_MONTH"]
 
@@ -63,6 +63,7 @@ class OutcomeResult:
     characteristics: pd.DataFrame
     patient_covariates: pd.DataFrame
     failures: pd.DataFrame
+    warnings: pd.DataFrame = field(default_factory=WARNINGS.empty)
     settings: OutcomeSettings | None = field(default=None, repr=False)
 
     @property
@@ -125,8 +126,43 @@ def compute_outcomes(source: Any = None, *, patients: pd.DataFrame | None = None
         characteristics=characteristics(cohort["wide"]),
         patient_covariates=cohort["covariates"],
         failures=_failures([*bad_patients, *bad_treatments]),
+        warnings=input_warnings(patients_typed, treatments_typed, lesions),
         settings=settings,
     )
+
+
+def input_warnings(patients: pd.DataFrame, treatments: pd.DataFrame, lesions: pd.DataFrame | None) -> pd.DataFrame:
+    """Suspicious but readable inputs (``warnings`` table): they change results without being errors.
+
+    - ``kps_not_tens``: a KPS that is not a multiple of 10 (the scale has steps of 10; the indices place it
+      by the nearest bound the papers state);
+    - ``treated_lesion_unknown``: a treatment names a lesion the lesion table does not hold for that patient
+      (its BED cannot join the lesion's local control);
+    - ``no_baseline_lesions``: a patient of the patients table without any lesion in the lesion table
+      (the imaging covariates and the indices that need them are missing).
+    """
+    rows = []
+    for rec in patients.to_dict("records"):
+        kps = rec.get("kps")
+        if not blank(kps) and float(kps) % 10:
+            rows.append({"patient_id": rec["patient_id"], "code": "kps_not_tens",
+                         "message": f"KPS {kps:g} is not a multiple of 10; the indices place it by the papers' bounds"})
+    known = set()
+    if lesions is not None and len(lesions) and "lesion_id" in lesions.columns:
+        known = set(zip(lesions["patient_id"].astype(str), lesions["lesion_id"].astype(str)))
+        with_lesions = {p for p, _ in known}
+        for pid in patients["patient_id"]:
+            if str(pid) not in with_lesions:
+                rows.append({"patient_id": pid, "code": "no_baseline_lesions",
+                             "message": "no lesion in the lesion table: imaging covariates and the indices "
+                                        "that need them are missing"})
+        for rec in treatments.to_dict("records"):
+            lid = rec.get("lesion_id")
+            if not blank(lid) and (str(rec["patient_id"]), str(lid)) not in known:
+                rows.append({"patient_id": rec["patient_id"], "code": "treated_lesion_unknown",
+                             "message": f"treatment of {rec.get('date')} names lesion {lid}, which the lesion "
+                                        "table does not hold for this patient; check the lesion ids"})
+    return WARNINGS.conform(pd.DataFrame(rows), keep_extra=False) if rows else WARNINGS.empty()
 
 
 def _failures(errors: list[RespondError]) -> pd.DataFrame:

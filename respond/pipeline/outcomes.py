@@ -10,7 +10,9 @@
   else the treatments file recorded in ``run.json``.
 
 Both tables are validated (:mod:`respond.io.clinical_tables`); a patient with
-a bad value is left out of the outcomes and listed in ``outcome_failures.csv``.
+a bad value is left out of the outcomes and listed in ``outcome_failures.csv``;
+suspicious inputs (a KPS between tens, a treated lesion the lesion table does
+not hold) are listed in ``outcome_warnings.csv``.
 Written (atomically): ``indices.csv``, ``outcomes.csv``, ``cox.csv``,
 ``doses.csv``, ``cumulative_incidence.csv``, ``characteristics.csv``,
 ``patient_covariates.csv`` and ``outcomes.json`` (settings and inputs).
@@ -114,6 +116,8 @@ def write_outcomes(result: OutcomeResult, out: str | Path, *, inputs: dict[str, 
     paths = {name: write_csv(frame, folder / f"{name}.csv") for name, frame in result.tables.items()}
     if len(result.failures):
         paths["outcome_failures"] = write_csv(result.failures, folder / "outcome_failures.csv")
+    if len(result.warnings):
+        paths["outcome_warnings"] = write_csv(result.warnings, folder / "outcome_warnings.csv")
     settings = result.settings
     described = describe_inputs({k: v for k, v in (inputs or {}).items() if isinstance(v, (str, Path, pd.DataFrame))})
     paths["outcomes_run"] = write_json({"config": getattr(settings, "origin", None),
