@@ -86,7 +86,8 @@ def fit_cox(frame: pd.DataFrame, covariates: list[str], *, endpoint: str, criter
     if len(data) == 0 or base["events"] == 0:
         return failed("no events" if len(data) else "no observation with every covariate")
     problems = {c: p for c in covariates if (p := _problem(data, c))}
-    left_out = [{**base, "covariate": c, "note": f"{note}; left out of the model"} for c, note in problems.items()]
+    suffix = "; left out of the model" if len(covariates) > 1 else ""
+    left_out = [{**base, "covariate": c, "note": note + suffix} for c, note in problems.items()]
     covariates = [c for c in covariates if c not in problems]
     if not covariates:
         return left_out
