@@ -121,6 +121,9 @@ def _write_outcomes(out: Path, result, patients: Path | None, treatments: Path |
         _fail_to_start(exc)
     if outcome is not None:
         click.echo(f"study outcomes written to {out}/ (indices, outcomes, cox, doses, cumulative_incidence)")
+        if len(outcome.failures):
+            click.echo(f"{outcome.failures['patient_id'].nunique()} patient(s) left out of the outcomes: see "
+                       f"{out / 'outcome_failures.csv'}", err=True)
 
 
 def _print_summary(result) -> None:

@@ -94,3 +94,9 @@ def test_python_api_on_an_evaluation(tmp_path):
     assert len(tables.indices) == 15  # 3 patients x 5 indices
     rpa = tables.indices[tables.indices["index"] == "rpa"].set_index("patient_id")["class"]
     assert rpa.to_dict() == {"P1": "I", "P2": "III", "P3": "I"}
+
+
+def test_outcomes_command_refuses_an_unknown_covariate(run_dir, tmp_path):
+    result = CliRunner().invoke(main, ["outcomes", str(run_dir), "--out", str(tmp_path / "x"), "--covariates",
+                                       "age_ge_60,shoe_size"])
+    assert result.exit_code == 2 and "shoe_size" in result.output
