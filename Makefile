@@ -35,7 +35,7 @@ $(COHORT)/manifest.csv: fixtures/make_demo_cohort.py respond/testing/cohort.py r
 demo: $(STAMP) $(COHORT)/manifest.csv
 	@echo "== assessing the demo cohort (registration, tracking, measurement, RECIST 1.1 and RANO-BM)"
 	@$(BEAT) "respond assess" $(BIN)/respond assess $(COHORT)/manifest.csv --patients $(COHORT)/patients.csv \
-		--out demo-output --workers 2 --progress
+		--treatments $(COHORT)/treatments.csv --out demo-output --workers 2 --progress
 	@echo "demo results: $(CURDIR)/demo-output (open report.html in a browser)"
 
 test: $(STAMP)
