@@ -350,3 +350,19 @@ REGISTRATIONS: Final = Table(
         C("seconds", "float", "Wall time of the registration, s."),
     ),
 )
+
+
+def as_date(value: object) -> "dt.date | None":
+    """A :class:`datetime.date` from a date, datetime or pandas Timestamp; None for anything else.
+
+    The one date coercion of respond's readers and stages (text is parsed by the readers, not here).
+    """
+    import datetime as dt
+
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
