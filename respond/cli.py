@@ -120,7 +120,7 @@ def _print_summary(result) -> None:
         click.echo(f"{len(result.warnings)} warning(s): see warnings.csv")
 
 
-from respond.endpoints.command import summarize_command  # noqa: E402
+from respond.pipeline.summarize_command import summarize_command  # noqa: E402
 from respond.measure.command import measure_command  # noqa: E402
 from respond.lesions.command import track_command  # noqa: E402
 from respond.report.command import report_command  # noqa: E402
