@@ -129,7 +129,7 @@ def test_interrupted_run_resumes_to_identical_tables(cohort, tmp_path):
                            start_new_session=True)
     cache = out / ".respond-cache"
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and len(list(cache.glob("*.pkl"))) < 2 and run.poll() is None:
+    while time.monotonic() < deadline and len(list(cache.glob("*.json"))) < 2 and run.poll() is None:
         time.sleep(0.05)
     try:
         os.killpg(run.pid, signal.SIGKILL)  # kill -9 of the run and its workers, mid-run
