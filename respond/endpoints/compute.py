@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import pandas as pd
@@ -84,7 +85,7 @@ def compute_endpoints(
     ``lesions``, ``patients`` and ``adjudications`` are validated tables
     (:func:`respond.io.lesion_table.read_lesion_table`,
     :func:`~respond.io.lesion_table.read_patients_table`,
-    :func:`~respond.endpoints.adjudications.read_adjudications_table`);
+    :func:`~respond.io.adjudications.read_adjudications_table`);
     ``timepoints``, ``best_response`` and ``targets`` the criteria engine's
     outputs. ``treated`` — (patient_id, lesion_id) pairs or a frame with
     those columns — overrides ``endpoints.treated_lesions``.
@@ -95,49 +96,13 @@ def compute_endpoints(
     best_response = _clean(best_response, ("progression_date", "best_response_date"))
     targets = _clean(targets)
     dates = _patient_dates(patients)
-    explicit = _treated_pairs(treated)
-    findings: dict[str, dict[tuple[str, dt.date], str]] = {}
-    if adjudications is not None and not adjudications.empty:
-        for rec in _clean(adjudications, ("date",)).to_dict("records"):
-            findings.setdefault(rec["patient_id"], {})[(rec["lesion_id"], rec["date"])] = rec["finding"]
-
     failures: list[dict] = []
-    bad: set[str] = set()
-    last_scan = timepoints.groupby("patient_id")["date"].max().to_dict() if len(timepoints) else {}
-    for pid in sorted(set(best_response["patient_id"])):
-        try:
-            check_patient_dates(pid, dates.get(pid, PatientDates()), last_scan.get(pid), sources.get("patients"))
-        except RespondError as exc:
-            failures.append(_failure(exc))
-            bad.add(pid)
-
+    bad = _check_dates(best_response, timepoints, dates, sources.get("patients"), failures)
     rows: list[dict] = []
-    lesion_groups = {pid: g for pid, g in lesions.groupby("patient_id")} if len(lesions) else {}
+    context = _Context(lesions=lesions, dates=dates, explicit=_treated_pairs(treated),
+                       findings=_findings(adjudications), source=sources.get("lesions"))
     for c in criteria:
-        tps_c = timepoints[timepoints["criteria"] == c.id]
-        best_c = best_response[best_response["criteria"] == c.id]
-        targets_c = targets[targets["criteria"] == c.id]
-        tps_by = {pid: g for pid, g in tps_c.groupby("patient_id")}
-        for best in best_c.sort_values("patient_id").to_dict("records"):
-            pid = best["patient_id"]
-            if pid in bad:
-                continue
-            try:
-                patient_dates = dates.get(pid, PatientDates())
-                ipfs = ipfs_event(pid, c, tps_by[pid], best, patient_dates)
-                origin = patient_dates.treatment_start or tps_by[pid]["date"].min()
-                prows = lesion_groups.get(pid, lesions.iloc[0:0])
-                prows = prows[prows["organ"].map(c.in_scope)]
-                lesion_ids = _treated(pid, c, targets_c[targets_c["patient_id"] == pid], prows, explicit,
-                                      sources.get("lesions"))
-                lc = lesion_events(pid, c, prows, lesion_ids, origin, findings.get(pid, {}))
-            except RespondError as exc:
-                exc.patient_id = exc.patient_id or pid
-                failures.append(_failure(exc))
-                bad.add(pid)
-                continue
-            rows.append(ipfs)
-            rows.extend(lc)
+        _criteria_events(c, timepoints, best_response, targets, context, rows, failures, bad)
     rows = [r for r in rows if r["patient_id"] not in bad]
     events = _frame(rows, EVENTS.names)
     kept_best = best_response[~best_response["patient_id"].isin(bad)]
@@ -145,6 +110,70 @@ def compute_endpoints(
     summary = summary_table(events, kept_best, targets, agreement, criteria)
     return EndpointResult(events=events, summary=summary, agreement=agreement,
                           failures=_frame(failures, FAILURES.names), criteria=list(criteria))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every criteria's events need: lesions, patient dates, treated lesions, adjudicated findings."""
+
+    lesions: pd.DataFrame
+    dates: dict[str, PatientDates]
+    explicit: set[tuple[str, str]] | None
+    findings: dict[str, dict[tuple[str, dt.date], str]]
+    source: str | None
+
+
+def _findings(adjudications: pd.DataFrame | None) -> dict[str, dict[tuple[str, dt.date], str]]:
+    """Adjudicated findings by patient, keyed by (lesion_id, date)."""
+    findings: dict[str, dict[tuple[str, dt.date], str]] = {}
+    if adjudications is not None and not adjudications.empty:
+        for rec in _clean(adjudications, ("date",)).to_dict("records"):
+            findings.setdefault(rec["patient_id"], {})[(rec["lesion_id"], rec["date"])] = rec["finding"]
+    return findings
+
+
+def _check_dates(best_response: pd.DataFrame, timepoints: pd.DataFrame, dates: dict[str, PatientDates],
+                 source: str | None, failures: list[dict]) -> set[str]:
+    """Patients whose treatment, follow-up or death dates contradict their scans (a failures row each)."""
+    bad: set[str] = set()
+    last_scan = timepoints.groupby("patient_id")["date"].max().to_dict() if len(timepoints) else {}
+    for pid in sorted(set(best_response["patient_id"])):
+        try:
+            check_patient_dates(pid, dates.get(pid, PatientDates()), last_scan.get(pid), source)
+        except RespondError as exc:
+            failures.append(_failure(exc))
+            bad.add(pid)
+    return bad
+
+
+def _criteria_events(c: Criteria, timepoints: pd.DataFrame, best_response: pd.DataFrame, targets: pd.DataFrame,
+                     context: _Context, rows: list[dict], failures: list[dict], bad: set[str]) -> None:
+    """iPFS and local-control events of every patient under one criteria (a failing patient joins ``bad``)."""
+    lesions = context.lesions
+    lesion_groups = {pid: g for pid, g in lesions.groupby("patient_id")} if len(lesions) else {}
+    targets_c = targets[targets["criteria"] == c.id]
+    tps_by = {pid: g for pid, g in timepoints[timepoints["criteria"] == c.id].groupby("patient_id")}
+    best_c = best_response[best_response["criteria"] == c.id]
+    for best in best_c.sort_values("patient_id").to_dict("records"):
+        pid = best["patient_id"]
+        if pid in bad:
+            continue
+        try:
+            patient_dates = context.dates.get(pid, PatientDates())
+            ipfs = ipfs_event(pid, c, tps_by[pid], best, patient_dates)
+            origin = patient_dates.treatment_start or tps_by[pid]["date"].min()
+            prows = lesion_groups.get(pid, lesions.iloc[0:0])
+            prows = prows[prows["organ"].map(c.in_scope)]
+            lesion_ids = _treated(pid, c, targets_c[targets_c["patient_id"] == pid], prows, context.explicit,
+                                  context.source)
+            lc = lesion_events(pid, c, prows, lesion_ids, origin, context.findings.get(pid, {}))
+        except RespondError as exc:
+            exc.patient_id = exc.patient_id or pid
+            failures.append(_failure(exc))
+            bad.add(pid)
+            continue
+        rows.append(ipfs)
+        rows.extend(lc)
 
 
 def _treated_pairs(treated) -> set[tuple[str, str]] | None:
