@@ -119,6 +119,12 @@ class RegistrationError(RespondError, RuntimeError):
     default_code = "registration.failed"
 
 
+class MissingDependencyError(RespondError, ImportError):
+    """An optional dependency needed for the requested feature is not installed; the message names the extra."""
+
+    default_code = "setup.missing_dependency"
+
+
 def failure_row(error: BaseException, *, stage: str | None = None, patient_id: Any = None) -> dict[str, Any]:
     """The one way an error becomes a row of the ``failures`` table: ``patient_id, stage, error_code, message``.
 

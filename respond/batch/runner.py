@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Final, Iterable, Sequence
 
 from respond.batch.progress import progress_bar
+from respond.errors import MissingDependencyError
 from respond.io.writers import atomic_write
 
 #: Seconds between checks of running worker processes.
@@ -208,6 +209,25 @@ def _store(outcome: Outcome, job: Job, path: Path | None, encode: Callable[[Any]
         atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def require_executor(executor: str) -> None:
+    """Check, before any work, that ``executor`` can run here.
+
+    Raises :class:`~respond.errors.MissingDependencyError` naming the extra to
+    install when the dask executor's dependencies are missing, and ValueError
+    for an unknown executor.
+    """
+    if executor == "local":
+        return
+    if executor != "dask":
+        raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "the dask executor needs dask.distributed, which is not installed: "
+            "pip install 'respond[distributed]'", code="setup.missing_dependency") from None
+
+
 def run_jobs(
     jobs: Sequence[Job],
     *,
@@ -242,6 +262,7 @@ def run_jobs(
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    require_executor(executor)
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -312,10 +333,9 @@ def run_isolated(job: Job, timeout_s: float | None = None, threads: int | None =
 
 def _run_dask(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,
               scheduler: Any, done: Callable[[int, Outcome], None], threads: int | None) -> None:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise RuntimeError("the dask executor needs dask.distributed: pip install 'respond[distributed]'") from None
+    require_executor("dask")
+    from dask.distributed import Client, LocalCluster, as_completed
+
     cluster = None
     own_client = not isinstance(scheduler, Client)
     if isinstance(scheduler, Client):

@@ -23,7 +23,7 @@ from typing import Any, Final, Iterable
 import pandas as pd
 
 from respond import __version__
-from respond.batch import Job, run_jobs
+from respond.batch import Job, require_executor, run_jobs
 from respond.errors import InputTableError, failure_row
 from respond.io.lesion_table import TableSource, read_clinical_table
 from respond.pipeline.cache import decode_patient_result, encode_patient_result
@@ -47,11 +47,16 @@ def _now() -> str:
 
 
 def _manifest_clinical(path_or_frame: TableSource) -> pd.DataFrame | None:
-    """The clinical columns of the manifest as a clinical table (None when it has none)."""
+    """The clinical columns of the manifest as a clinical table (None when it has none).
+
+    Rows keep the manifest's line numbers (header = line 1) as their index, so that a problem is
+    reported with the row of the manifest.
+    """
     if isinstance(path_or_frame, pd.DataFrame):
         raw = path_or_frame.copy()
     else:
         raw = pd.read_csv(path_or_frame, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw.index = range(2, len(raw) + 2)
     raw.columns = [str(c).strip() for c in raw.columns]
     present = [c for c in CLINICAL_COLUMNS if c in raw.columns]
     if not present:
@@ -73,6 +78,14 @@ def _clinical_source(manifest: TableSource, clinical: TableSource | None) -> Tab
     if source is not None:
         read_clinical_table(source)  # a malformed table stops here, before any imaging work
     return source
+
+
+def _without(table: TableSource | None, patients: set[str]) -> TableSource | None:
+    """The manifest's clinical rows without the ``patients`` the manifest excluded (their problems are
+    already reported once, with the manifest's row). A separate clinical table is kept whole."""
+    if not isinstance(table, pd.DataFrame) or not patients:
+        return table
+    return table[~table["patient_id"].astype(str).str.strip().isin(patients)]
 
 
 def _clear_partial_files(folder: Path) -> None:
@@ -144,6 +157,7 @@ def assess(
 
     started = _now()
     imaging, batch, reading = split_keywords(options, imaging=imaging, batch=batch, manifest=reading)
+    require_executor(batch.executor)  # a missing optional dependency stops before any work
     chosen = _resolve_criteria(criteria, config)  # a bad configuration stops before any work
     scans = read_manifest(manifest, organ=reading.organ, allow_outside=reading.allow_outside_paths)
     clinical_source = _clinical_source(manifest, clinical)
@@ -156,6 +170,7 @@ def assess(
                         retry_failed=batch.retry_failed, executor=batch.executor, scheduler=batch.scheduler,
                         progress=batch.progress, encode=encode_patient_result, decode=decode_patient_result)
     parts, failures, stage_seconds = _collect(outcomes, scans)
+    clinical_source = _without(clinical_source, {e.patient_id for e in scans.failures})  # reported once, above
     evaluation = _evaluate(parts, failures, stage_seconds, chosen, clinical_source, patients, adjudications)
     result = _assessment(evaluation, parts, failures, scans, stage_seconds)
     result.run_info = assessment_run_info(

@@ -29,20 +29,6 @@ def path_sha256(path: str | os.PathLike | None) -> str | None:
     return file_sha256(p) if p.is_file() else None
 
 
-def absolute_sources(sources: Mapping[str, Any]) -> dict[str, Any]:
-    """Input tables with file paths made absolute, so that ``run.json`` works from any folder.
-
-    DataFrames and None are kept as they are.
-    """
-    return {key: Path(value).resolve() if isinstance(value, (str, os.PathLike)) else value
-            for key, value in sources.items()}
-
-
-def describe_absolute_inputs(sources: Mapping[str, Any]) -> dict[str, str]:
-    """``run.json`` ``inputs``: ``"ABSOLUTE_PATH sha256:HEX"`` per file, ``"<DataFrame>"`` for frames."""
-    return describe_inputs(absolute_sources(sources))
-
-
 def assessment_run_info(result: Assessment, *, criteria: list[Criteria], sources: Mapping[str, Any],
                         options: dict[str, Any], outcomes: list, started: str, finished: str,
                         hashes: Mapping[tuple[str, str], tuple[str | None, str | None]]) -> dict[str, Any]:
@@ -53,7 +39,7 @@ def assessment_run_info(result: Assessment, *, criteria: list[Criteria], sources
         "respond_version": __version__, "python": platform.python_version(), "libraries": library_versions(),
         "started": started, "finished": finished,
         "criteria": criteria_records(criteria),
-        "options": options, "inputs": describe_absolute_inputs(sources),
+        "options": options, "inputs": describe_inputs(sources),
         "scans": {f"{r.patient_id} {r.date}": {"mask": r.mask, "mask_sha256": hashes[(r.patient_id, str(r.date))][0],
                                                "image": r.image,
                                                "image_sha256": hashes[(r.patient_id, str(r.date))][1]}
