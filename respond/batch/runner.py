@@ -266,14 +266,8 @@ def run_jobs(
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-    outcomes: dict[int, Outcome] = {}
-    pending: list[int] = []
-    for i, job in enumerate(jobs):
-        hit = _load_cached(_cache_file(cache, job), job, retry_failed=retry_failed, decode=decode) if resume else None
-        if hit is not None:
-            outcomes[i] = hit
-        else:
-            pending.append(i)
+    outcomes = _reusable(jobs, cache, retry_failed=retry_failed, decode=decode) if resume else {}
+    pending = [i for i in range(len(jobs)) if i not in outcomes]
     with progress_bar(total=len(jobs), initial=len(outcomes), enabled=progress) as bar:
         def done(i: int, outcome: Outcome) -> None:
             outcomes[i] = outcome
@@ -289,6 +283,17 @@ def run_jobs(
         else:
             raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
     return [outcomes[i] for i in range(len(jobs))]
+
+
+def _reusable(jobs: Sequence[Job], cache: Path | None, *, retry_failed: bool,
+              decode: Callable[[Any], Any]) -> dict[int, Outcome]:
+    """The stored outcomes that a resumed run reuses, by job index."""
+    found = {}
+    for i, job in enumerate(jobs):
+        hit = _load_cached(_cache_file(cache, job), job, retry_failed=retry_failed, decode=decode)
+        if hit is not None:
+            found[i] = hit
+    return found
 
 
 def _run_local(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,

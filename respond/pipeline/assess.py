@@ -164,11 +164,7 @@ def assess(
     out_dir = Path(out) if out is not None else None
     if out_dir is not None and out_dir.is_dir():
         _clear_partial_files(out_dir)
-    jobs, hashes = _jobs(scans, imaging.as_dict(), out_dir / "transforms" if out_dir is not None else None)
-    outcomes = run_jobs(jobs, workers=batch.workers, timeout_s=batch.timeout_s,
-                        cache_dir=out_dir / CACHE_DIR if out_dir is not None else None, resume=batch.resume,
-                        retry_failed=batch.retry_failed, executor=batch.executor, scheduler=batch.scheduler,
-                        progress=batch.progress, encode=encode_patient_result, decode=decode_patient_result)
+    outcomes, hashes = _run_patients(scans, imaging, batch, out_dir)
     parts, failures, stage_seconds = _collect(outcomes, scans)
     clinical_source = _without(clinical_source, {e.patient_id for e in scans.failures})  # reported once, above
     evaluation = _evaluate(parts, failures, stage_seconds, chosen, clinical_source, patients, adjudications)
@@ -184,6 +180,16 @@ def assess(
 
             write_report(out_dir)
     return result
+
+
+def _run_patients(scans, imaging: ImagingOptions, batch: BatchOptions, out_dir: Path | None):
+    """Each patient's imaging work in its own worker; the outcomes and the scans' content hashes."""
+    jobs, hashes = _jobs(scans, imaging.as_dict(), out_dir / "transforms" if out_dir is not None else None)
+    outcomes = run_jobs(jobs, workers=batch.workers, timeout_s=batch.timeout_s,
+                        cache_dir=out_dir / CACHE_DIR if out_dir is not None else None, resume=batch.resume,
+                        retry_failed=batch.retry_failed, executor=batch.executor, scheduler=batch.scheduler,
+                        progress=batch.progress, encode=encode_patient_result, decode=decode_patient_result)
+    return outcomes, hashes
 
 
 def _collect(outcomes, scans) -> tuple[dict[str, list[pd.DataFrame]], list[dict], dict[str, float]]:
