@@ -83,12 +83,17 @@ def _has_pyarrow() -> bool:
     return True
 
 
+def _parquet_text(value: Any) -> str | None:
+    """A cell of a mixed column as Parquet text: missing (None, NaN) → null; anything else, "" included, its text."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as Parquet; mixed object columns (dates, blanks) as text, which is lossless and portable."""
     text = frame.copy()
     for column in text.columns:
         if text[column].dtype == object:
-            text[column] = text[column].map(lambda v: None if _blank(v) else str(v))
+            text[column] = text[column].map(_parquet_text)
     return atomic_write(path, lambda tmp: text.to_parquet(tmp, index=False))
 
 
