@@ -112,6 +112,7 @@ def _tamper(path, value):
     (("tables", "lesions", "rows", 0, 1), "2024-01-05", "str value"),                    # an untagged date
     (("tables", "lesions", "rows", 0, 1), {"date": "2024-13-45"}, "unexpected cell"),    # not a date
     (("tables", "lesions", "rows", 0, 5), 2.5, "float value"),                           # n_slices not whole
+    (("tables", "lesions", "rows", 0, 5), True, "bool value"),                           # n_slices a bool
     (("tables", "lesions", "rows", 0, 6), "False", "str value"),                         # a bool as text
     (("tables", "lesions", "columns", 0, "dtype"), "complex128", "malformed column"),
     (("tables", "lesions", "rows", 0), ["P1"], "does not have"),

@@ -96,12 +96,19 @@ def _decode_cell(cell: Any, where: str) -> Any:
     raise _refuse(f"{where}: unexpected cell {str(cell)[:60]!r}")
 
 
+def _fits(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):
+        return kind == "bool"
+    if kind == "int" and isinstance(value, float):  # an int column with blanks is float64 in pandas
+        return value.is_integer()
+    return isinstance(value, KIND_TYPES.get(kind, ()))
+
+
 def _check_kind(values: list[Any], kind: str, where: str) -> None:
-    allowed = KIND_TYPES.get(kind, ())
     for value in values:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             continue
-        if kind != "bool" and isinstance(value, bool) or not isinstance(value, allowed):
+        if not _fits(value, kind):
             raise _refuse(f"{where}: {type(value).__name__} value {str(value)[:60]!r} in a {kind} column")
 
 
