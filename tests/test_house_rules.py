@@ -15,8 +15,6 @@ KNOWN_LONG = {
     "criteria/__init__.py:evaluate",  # moves to pipeline/evaluate.py (issue 11, criteria)
     "criteria/patient.py:_assess_timepoints",
     "endpoints/local_control.py:_follow",
-    "io/dicom.py:series_layout",  # replaced by highdicom's get_series_volume_positions (issue 11, io)
-    "io/dicom.py:read_seg",
     "io/lesion_table.py:read_lesion_table",
     "io/sdtm.py:read_sdtm",
     "io/sdtm.py:build_sdtm",
