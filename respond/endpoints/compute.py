@@ -16,7 +16,7 @@ from respond.endpoints.rates import proportion
 from respond.endpoints.survival import DAYS_PER_MONTH, km, median_of, rate_at
 from respond.errors import InputTableError, RespondError, failure_row
 from respond.results import EndpointTables
-from respond.tables import FAILURES, SUMMARY, EVENTS, as_date
+from respond.tables import EVENTS, FAILURES, SUMMARY, as_date, fast_records
 
 
 class EndpointResult(EndpointTables):
@@ -99,7 +99,7 @@ def compute_endpoints(
     failures: list[dict] = []
     bad = _check_dates(best_response, timepoints, dates, sources.get("patients"), failures)
     rows: list[dict] = []
-    context = _Context(lesions=lesions, dates=dates, explicit=_treated_pairs(treated),
+    context = _Context(lesions=lesions, lesion_records=_records_by_patient(lesions), dates=dates, explicit=_treated_pairs(treated),
                        findings=_findings(adjudications), source=sources.get("lesions"))
     for c in criteria:
         _criteria_events(c, timepoints, best_response, targets, context, rows, failures, bad)
@@ -117,6 +117,7 @@ class _Context:
     """What every criteria's events need: lesions, patient dates, treated lesions, adjudicated findings."""
 
     lesions: pd.DataFrame
+    lesion_records: dict[str, list[dict]]
     dates: dict[str, PatientDates]
     explicit: set[tuple[str, str]] | None
     findings: dict[str, dict[tuple[str, dt.date], str]]
@@ -148,11 +149,16 @@ def _check_dates(best_response: pd.DataFrame, timepoints: pd.DataFrame, dates: d
 
 def _criteria_events(c: Criteria, timepoints: pd.DataFrame, best_response: pd.DataFrame, targets: pd.DataFrame,
                      context: _Context, rows: list[dict], failures: list[dict], bad: set[str]) -> None:
-    """iPFS and local-control events of every patient under one criteria (a failing patient joins ``bad``)."""
+    """iPFS and local-control events of every patient under one criteria (a failing patient joins ``bad``).
+
+    Tables are split into records per patient once: per-patient DataFrame filtering costs
+    milliseconds a patient (and filtering whole tables per patient is quadratic).
+    """
     lesions = context.lesions
-    lesion_groups = {pid: g for pid, g in lesions.groupby("patient_id")} if len(lesions) else {}
-    targets_c = targets[targets["criteria"] == c.id]
-    tps_by = {pid: g for pid, g in timepoints[timepoints["criteria"] == c.id].groupby("patient_id")}
+    lesion_groups = context.lesion_records
+    has_treated_column = "treated" in lesions.columns
+    tps_by = _records_by_patient(timepoints[timepoints["criteria"] == c.id])
+    targets_by = _records_by_patient(targets[targets["criteria"] == c.id])
     best_c = best_response[best_response["criteria"] == c.id]
     for best in best_c.sort_values("patient_id").to_dict("records"):
         pid = best["patient_id"]
@@ -161,11 +167,11 @@ def _criteria_events(c: Criteria, timepoints: pd.DataFrame, best_response: pd.Da
         try:
             patient_dates = context.dates.get(pid, PatientDates())
             ipfs = ipfs_event(pid, c, tps_by[pid], best, patient_dates)
-            origin = patient_dates.treatment_start or tps_by[pid]["date"].min()
-            prows = lesion_groups.get(pid, lesions.iloc[0:0])
-            prows = prows[prows["organ"].map(c.in_scope)]
-            lesion_ids = _treated(pid, c, targets_c[targets_c["patient_id"] == pid], prows, context.explicit,
-                                  context.source)
+            origin = patient_dates.treatment_start or min(r["date"] for r in tps_by[pid])
+            prows = [r for r in lesion_groups.get(pid, []) if c.in_scope(r["organ"])]
+            if not has_treated_column and c.endpoints.treated_lesions == "column" and context.explicit is None:
+                treated_from_column(pid, lesions.iloc[0:0], context.source)  # raises: no column
+            lesion_ids = _treated(pid, c, targets_by.get(pid, []), prows, context.explicit, context.source)
             lc = lesion_events(pid, c, prows, lesion_ids, origin, context.findings.get(pid, {}))
         except RespondError as exc:
             exc.patient_id = exc.patient_id or pid
@@ -184,10 +190,22 @@ def _treated_pairs(treated) -> set[tuple[str, str]] | None:
     return {(str(p), str(l)) for p, l in treated}
 
 
-def _treated(pid: str, c: Criteria, targets: pd.DataFrame, rows: pd.DataFrame,
+def _records_by_patient(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    if frame is None or not len(frame):
+        return out
+    for rec in fast_records(frame):
+        out.setdefault(rec["patient_id"], []).append(rec)
+    return out
+
+
+def _treated(pid: str, c: Criteria, targets: list[dict], rows: list[dict],
              explicit: set[tuple[str, str]] | None, source: str | None) -> list[str]:
-    """Treated lesion ids of one patient under one criteria, in the order of the targets table."""
-    baseline = [lid for lid, role in zip(targets["lesion_id"], targets["role"]) if role in ("target", "non_target")]
+    """Treated lesion ids of one patient under one criteria, in the order of the targets table.
+
+    ``targets`` and ``rows`` are the patient's targets rows and in-scope lesion rows (records).
+    """
+    baseline = [t["lesion_id"] for t in targets if t["role"] in ("target", "non_target")]
     mode = c.endpoints.treated_lesions
     if explicit is not None:
         chosen = {l for p, l in explicit if p == pid}
@@ -195,11 +213,11 @@ def _treated(pid: str, c: Criteria, targets: pd.DataFrame, rows: pd.DataFrame,
     elif mode == "baseline":
         return baseline
     elif mode == "targets":
-        return [lid for lid, role in zip(targets["lesion_id"], targets["role"]) if role == "target"]
+        return [t["lesion_id"] for t in targets if t["role"] == "target"]
     else:
         chosen = treated_from_column(pid, rows, source)
         where = "the 'treated' column"
-    in_scope = set(rows["lesion_id"])
+    in_scope = {r["lesion_id"] for r in rows}
     wrong = sorted(l for l in chosen if l in in_scope and l not in baseline)
     if wrong:
         raise InputTableError(

@@ -8,8 +8,9 @@
 cohort; :mod:`~respond.pipeline.patient` is one patient's imaging work in a
 worker process; :mod:`~respond.pipeline.cache` the data-only per-patient
 result store of ``--resume``; :mod:`~respond.pipeline.summarize` recomputes
-the endpoints of a finished run; :mod:`~respond.pipeline.options` holds the
-option groups.
+the endpoints of a finished run; :mod:`~respond.pipeline.evaluate` applies
+the criteria to lesion tables and SDTM; :mod:`~respond.pipeline.options`
+holds the option groups.
 """
 from respond.pipeline.assess import CACHE_DIR, CLINICAL_COLUMNS, PATIENT_JOB, assess
 from respond.pipeline.options import BatchOptions, ImagingOptions, ManifestOptions

@@ -152,13 +152,13 @@ def assess(
     ``allow_outside_paths``). With ``out``, every table, ``run.json`` and
     (unless ``report=False``) ``report.html`` / ``responses.xlsx`` are written there.
     """
-    from respond.criteria import _resolve_criteria
+    from respond.config import resolve_criteria
     from respond.lesions.manifest import read_manifest
 
     started = _now()
     imaging, batch, reading = split_keywords(options, imaging=imaging, batch=batch, manifest=reading)
     require_executor(batch.executor)  # a missing optional dependency stops before any work
-    chosen = _resolve_criteria(criteria, config)  # a bad configuration stops before any work
+    chosen = resolve_criteria(criteria, config)  # a bad configuration stops before any work
     scans = read_manifest(manifest, organ=reading.organ, allow_outside=reading.allow_outside_paths)
     clinical_source = _clinical_source(manifest, clinical)
     out_dir = Path(out) if out is not None else None
@@ -212,7 +212,7 @@ def _collect(outcomes, scans) -> tuple[dict[str, list[pd.DataFrame]], list[dict]
 
 def _evaluate(parts, failures, stage_seconds, chosen, clinical, patients, adjudications):
     """The criteria and endpoints over the lesion table of the patients whose imaging succeeded (None if none)."""
-    from respond.criteria import evaluate
+    from respond.pipeline.evaluate import evaluate
 
     filled = [frame for frame in parts["lesions"] if len(frame)]
     lesion_table = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
