@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
+# Two commands on a fresh machine: `make demo` and `make test` (pytest, then the import contracts of pyproject.toml).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -40,6 +40,7 @@ demo: $(STAMP) $(COHORT)/manifest.csv
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -26,14 +26,16 @@ __version__ = "0.1.0"
 _API = {
     "Criteria": ("respond.config", "Criteria"),
     "load_criteria": ("respond.config", "load_criteria"),
-    "Evaluation": ("respond.criteria", "Evaluation"),
+    "Evaluation": ("respond.results", "Evaluation"),
     "evaluate": ("respond.pipeline.evaluate", "evaluate"),
     "evaluate_sdtm": ("respond.pipeline.evaluate", "evaluate_sdtm"),
     "assess": ("respond.pipeline", "assess"),
-    "Assessment": ("respond.pipeline", "Assessment"),
+    "Assessment": ("respond.results", "Assessment"),
+    "ImagingOptions": ("respond.pipeline", "ImagingOptions"),
+    "BatchOptions": ("respond.pipeline", "BatchOptions"),
     "km": ("respond.endpoints", "km"),
-    "summarize": ("respond.endpoints", "summarize"),
-    "track": ("respond.lesions", "track"),
+    "summarize": ("respond.pipeline", "summarize"),
+    "track": ("respond.pipeline", "track"),
 }
 
 __all__ = sorted(_API) + ["measure", "outcomes", "plots", "__version__"]

@@ -2,7 +2,8 @@
 
 Exit codes: 0 every patient assessed; 3 some patients failed (results for
 the others are written, failures are in ``failures.csv``); 2 the run could not
-start (bad arguments, configuration or table).
+start (bad arguments, configuration or table, a missing optional dependency);
+130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -12,11 +13,27 @@ from pathlib import Path
 import click
 
 from respond import __version__
-from respond.errors import EXIT_CANNOT_START, EXIT_OK, EXIT_SOME_FAILED, RespondError
+from respond.errors import EXIT_CANNOT_START, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, RespondError
 
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Commands that can be continued after an interruption, and how.
+RESUMABLE = {"assess": "--resume continues it"}
+
+
+class _Commands(click.Group):
+    """The command group; Ctrl-C ends any command with exit code 130 and one line saying so (no traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            how = RESUMABLE.get(ctx.invoked_subcommand or "")
+            click.echo("interrupted" + (f"; {how}" if how else ""), err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="respond")
 def main() -> None:
     """respond: tumour response assessment (RECIST 1.1, RANO-BM) from lesion tables and masks."""
@@ -109,7 +126,11 @@ def export_sdtm_command(run_dir: Path, out: Path, criteria: str, study_id: str, 
     from respond.io.sdtm import export_sdtm
 
     try:
-        paths = export_sdtm(run_dir, out, criteria=criteria, study_id=study_id, xpt=xpt)
+        from respond.config import PRESET_IDS
+
+        preset = criteria.strip().lower()  # preset ids are case-insensitive (RECIST1.1)
+        paths = export_sdtm(run_dir, out, criteria=preset if preset in PRESET_IDS else criteria,
+                            study_id=study_id, xpt=xpt)
     except RespondError as exc:
         _fail_to_start(exc)
     click.echo(f"SDTM written to {out}/ ({', '.join(p.name for p in paths.values())})")
@@ -134,14 +155,15 @@ def _print_summary(result) -> None:
     if best.empty:
         click.echo("no patient assessed")
         return
-    table = best.pivot(index="patient_id", columns="criteria", values="best_overall_response").fillna("")
-    click.echo("Best overall response")
-    click.echo(table.to_string())
+    from respond.pipeline.console import best_response_lines
+
+    for line in best_response_lines(best):
+        click.echo(line)
     if len(result.warnings):
         click.echo(f"{len(result.warnings)} warning(s): see warnings.csv")
 
 
-from respond.endpoints.command import summarize_command  # noqa: E402
+from respond.pipeline.summarize_command import summarize_command  # noqa: E402
 from respond.measure.command import measure_command  # noqa: E402
 from respond.lesions.command import track_command  # noqa: E402
 from respond.report.command import report_command  # noqa: E402

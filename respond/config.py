@@ -285,7 +285,7 @@ def preset_path(preset_id: str) -> Path:
 
 
 def load_criteria(source: str | Path | Mapping[str, Any] | Criteria) -> Criteria:
-    """Load and validate criteria from a preset id, a YAML path or a mapping.
+    """Load and validate criteria from a preset id (any case), a YAML path or a mapping.
 
     A YAML document may contain ``extends: <preset id or path>``: its keys are
     then merged over that base (section by section).
@@ -295,7 +295,8 @@ def load_criteria(source: str | Path | Mapping[str, Any] | Criteria) -> Criteria
     if isinstance(source, Mapping):
         return _build(dict(source), origin="<mapping>")
     text = str(source)
-    path = preset_path(text) if text in PRESET_IDS else Path(text)
+    preset = text.strip().lower()  # preset ids are case-insensitive: RECIST1.1, Rano-BM
+    path = preset_path(preset) if preset in PRESET_IDS else Path(text)
     return _build(_read_yaml(path), origin=str(path))
 
 

@@ -366,6 +366,23 @@ REGISTRATIONS: Final = Table(
     ),
 )
 
+
+def as_date(value: object) -> "dt.date | None":
+    """A :class:`datetime.date` from a date, datetime or pandas Timestamp; None for anything else.
+
+    The one date coercion of respond's readers and stages (text is parsed by the readers, not here).
+    """
+    import datetime as dt
+
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
 #: Column name prefix of a per-criteria reader role in the lesion table, e.g. ``role_rano-bm``.
 ROLE_PREFIX: Final = "role_"
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from respond.config import normalise_organ
 from respond.errors import InputTableError, RespondError
+from respond.tables import as_date  # noqa: F401 - re-exported: one date coercion for every reader
 from respond.tables import (
     CLINICAL,
     CLINICAL_STATUSES,
@@ -112,17 +113,6 @@ def _require_columns(frame: pd.DataFrame, table: Table, name: str) -> None:
         raise InputTableError(
             f"column(s) {', '.join(dup)} appear more than once", code="table.duplicate_column", file=name
         )
-
-
-def as_date(value: Any) -> dt.date | None:
-    """A :class:`datetime.date` from a date, datetime or pandas Timestamp; None for anything else."""
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return None
 
 
 class _RowParser:

@@ -56,7 +56,7 @@ def write_json(data: Any, path: str | Path) -> Path:
 
 
 def describe_inputs(sources: dict[str, Any]) -> dict[str, str]:
-    """Provenance of a run's input tables: ``"path sha256:<hex>"`` per file, ``"<DataFrame>"`` for frames.
+    """Provenance of a run's input tables: ``"absolute path sha256:<hex>"`` per file, ``"<DataFrame>"`` for frames.
 
     Sources that are None are left out.
     """
@@ -67,7 +67,7 @@ def describe_inputs(sources: dict[str, Any]) -> dict[str, str]:
         if hasattr(source, "columns"):  # a DataFrame given from Python
             out[key] = "<DataFrame>"
         else:
-            out[key] = f"{source} sha256:{file_sha256(source)}"
+            out[key] = f"{Path(source).resolve()} sha256:{file_sha256(source)}"  # absolute: works from any folder
     return out
 
 

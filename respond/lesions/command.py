@@ -31,16 +31,20 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
               help="Connectivity of lesion components.")
 @click.option("--threads", type=int, default=None, help="Threads SimpleITK may use (default: all).")
 @click.option("--allow-outside-paths", is_flag=True, help="Accept manifest paths outside the manifest's folder.")
+@click.option("--allow-outside", "allow_outside_alias", is_flag=True, hidden=True)  # older spelling
 @click.option("--allow-resample-mask", is_flag=True,
               help="Resample a mask whose grid differs from its image (nearest neighbour).")
+@click.option("--allow-float-mask", is_flag=True,
+              help="Accept float-typed masks whose values are whole numbers (labels).")
 @click.option("--allow-implausible", is_flag=True,
               help="Use registrations that fail the plausibility checks (they stay flagged).")
 @click.option("--allow-uneven-slices", is_flag=True,
               help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
 def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, transform: str, organ: str | None,
                   min_overlap: float | None, max_distance_mm: float | None, connectivity: str,
-                  threads: int | None, allow_outside_paths: bool, allow_resample_mask: bool,
-                  allow_implausible: bool, allow_uneven_slices: bool) -> None:
+                  threads: int | None, allow_outside_paths: bool, allow_outside_alias: bool,
+                  allow_resample_mask: bool, allow_float_mask: bool, allow_implausible: bool,
+                  allow_uneven_slices: bool) -> None:
     """Track lesions across each patient's scans listed in MANIFEST (CSV: patient_id, date, mask[, image, organ]).
 
     Writes lesions.csv (one row per lesion per date, ready for `respond
@@ -58,9 +62,9 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
     try:
         result = track(manifest, out=out, lesions=lesions, links=links, transform=transform, organ=organ,
                        limits=limits, settings=RegistrationSettings(threads=threads),
-                       connectivity=int(connectivity), allow_outside=allow_outside_paths,
+                       connectivity=int(connectivity), allow_outside=allow_outside_paths or allow_outside_alias,
                        allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible,
-                       allow_uneven_slices=allow_uneven_slices)
+                       allow_uneven_slices=allow_uneven_slices, allow_float_mask=allow_float_mask)
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)

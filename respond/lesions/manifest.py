@@ -74,6 +74,27 @@ class Manifest:
         return rows.sort_values("date", kind="stable").reset_index(drop=True)
 
 
+def _symlink_in(path: Path, base: Path) -> Path | None:
+    """The first symbolic link on ``path`` below ``base`` (the file itself or a folder between them), if any."""
+    above = {base.absolute(), *base.absolute().parents}
+    for candidate in (path.absolute(), *path.absolute().parents):
+        if candidate in above:
+            break
+        if candidate.is_symlink():
+            return candidate
+    return None
+
+
+def _outside_message(text: str, full: Path, base: Path) -> str:
+    """Why a path outside the manifest's folder is refused: names the path, never reads the file it reaches."""
+    fix = "move the file under that folder or pass allow_outside=True (CLI: --allow-outside-paths)"
+    link = _symlink_in(full, base)
+    if link is not None:
+        return (f"path '{text}' is a symbolic link ({link} → {full.resolve()}) that resolves outside the "
+                f"manifest's folder; {fix}")
+    return f"path '{text}' leads outside the manifest's folder; {fix}"
+
+
 def _resolve(parser: _RowParser, pid: str, row, column: str, value, base: Path, *, allow_outside: bool,
              required: bool) -> Path | None:
     text = "" if value is None else str(value).strip()
@@ -87,10 +108,7 @@ def _resolve(parser: _RowParser, pid: str, row, column: str, value, base: Path, 
         try:
             full.resolve().relative_to(base.resolve())
         except ValueError:
-            parser.fail(pid, row, column, text,
-                        f"path '{text}' leads outside the manifest's folder; move the file under that folder "
-                        "or pass allow_outside=True (CLI: --allow-outside-paths)",
-                        "manifest.path_outside")
+            parser.fail(pid, row, column, text, _outside_message(text, full, base), "manifest.path_outside")
             return None
     if not full.exists():
         parser.fail(pid, row, column, text, f"{column} file '{text}' not found (looked for {full})",

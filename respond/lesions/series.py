@@ -78,7 +78,7 @@ SUMMED_COLUMNS = ("longest_diameter_mm", "short_axis_mm", "volume_mm3", "mesh_vo
 TRACK_COLUMNS = ("track_status", "source_labels", "fragments")
 
 
-@dataclass
+@dataclass(repr=False)
 class TrackResult:
     """Tables of a tracking run (each a DataFrame) and the transforms.
 
@@ -110,6 +110,11 @@ class TrackResult:
         for (pid, date), transform in self.transforms.items():
             _write_transform(transform, out / transform_file(pid, date))
         return paths
+
+    def __repr__(self) -> str:
+        from respond.results import short_repr
+
+        return short_repr(self, ("lesions", "matches", "registrations", "failures"))
 
 
 def _iso(frame: pd.DataFrame) -> pd.DataFrame:
@@ -161,7 +166,8 @@ def _add_seconds(seconds: dict[str, float] | None, stage: str, since: float) -> 
 
 
 def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_resample_mask: bool,
-               allow_uneven_slices: bool = False, seconds: dict[str, float] | None = None) -> _Scan:
+               allow_uneven_slices: bool = False, seconds: dict[str, float] | None = None,
+               allow_float_mask: bool = False) -> _Scan:
     started = time.perf_counter()
     mask_file = str(rec["mask"])
     if is_dicom_seg(mask_file):  # DICOM SEG: each segment is a lesion (id from TrackingID / SegmentLabel)
@@ -173,9 +179,9 @@ def _load_scan(rec: dict[str, Any], *, lesions: str, connectivity: int, allow_re
     else:
         if rec.get("image") is not None:
             image, mask = load_pair(rec["image"], rec["mask"], allow_resample_mask=allow_resample_mask,
-                                    allow_uneven_slices=allow_uneven_slices)
+                                    allow_uneven_slices=allow_uneven_slices, allow_float_mask=allow_float_mask)
         else:
-            image, mask = None, read_mask(rec["mask"])
+            image, mask = None, read_mask(rec["mask"], allow_float_mask=allow_float_mask)
         geometry = Geometry.from_image(mask, file=mask_file)
         instances = find_lesions(sitk.GetArrayViewFromImage(mask), lesions=lesions,  # type: ignore[arg-type]
                                  connectivity=connectivity, file=mask_file)
@@ -284,7 +290,7 @@ class _StageError(Exception):
 def _track_patient(pid: str, scans: pd.DataFrame, *, lesions: str, links: list[Link], transform: str,
                    limits: MatchLimits, settings: RegistrationSettings | None, connectivity: int,
                    allow_resample_mask: bool, allow_implausible: bool, output: _PatientOutput,
-                   allow_uneven_slices: bool = False) -> None:
+                   allow_uneven_slices: bool = False, allow_float_mask: bool = False) -> None:
     records = scans.to_dict("records")
     forced: dict[dt.date, dict[str, str]] = {}
     forbidden: dict[dt.date, set[tuple[str, str]]] = {}
@@ -304,7 +310,8 @@ def _track_patient(pid: str, scans: pd.DataFrame, *, lesions: str, links: list[L
     for index, rec in enumerate(records):
         try:
             scan = _load_scan(rec, lesions=lesions, connectivity=connectivity, allow_resample_mask=allow_resample_mask,
-                              allow_uneven_slices=allow_uneven_slices, seconds=output.seconds)
+                              allow_uneven_slices=allow_uneven_slices, seconds=output.seconds,
+                              allow_float_mask=allow_float_mask)
         except RespondError as exc:
             stage = "measure" if exc.code.startswith("measure") else "read"
             raise _StageError(stage, exc) from exc
@@ -432,6 +439,7 @@ def track(
     allow_resample_mask: bool = False,
     allow_implausible: bool = False,
     allow_uneven_slices: bool = False,
+    allow_float_mask: bool = False,
 ) -> TrackResult:
     """Track the lesions of every patient of a manifest across their scans.
 
@@ -456,11 +464,12 @@ def track(
     limits, settings:
         :class:`~respond.lesions.tracking.MatchLimits` and
         :class:`~respond.registration.RegistrationSettings`.
-    allow_outside, allow_resample_mask, allow_implausible, allow_uneven_slices:
+    allow_outside, allow_resample_mask, allow_implausible, allow_uneven_slices, allow_float_mask:
         Accept manifest paths outside the manifest's folder; resample a mask
         whose grid differs from its image (nearest neighbour); use a
         registration that failed the plausibility checks; accept DICOM image
-        series with missing slices (see :mod:`respond.io.dicom`).
+        series with missing slices (see :mod:`respond.io.dicom`); accept
+        float-typed masks whose values are whole numbers.
 
     Returns
     -------
@@ -494,7 +503,7 @@ def track(
                            links=[link for link in link_list if link.patient_id == pid], transform=transform,
                            limits=limits, settings=settings, connectivity=connectivity,
                            allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible,
-                           allow_uneven_slices=allow_uneven_slices,
+                           allow_uneven_slices=allow_uneven_slices, allow_float_mask=allow_float_mask,
                            output=patient)
         except _StageError as exc:
             error = exc.error

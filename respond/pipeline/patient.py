@@ -9,6 +9,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from respond.pipeline.options import ImagingOptions
+
 #: Environment variable for fault injection when validating a deployment or
 #: testing the batch: ``kill:P1,hang:P2`` kills the worker of patient P1
 #: (SIGKILL, as the out-of-memory killer would) and hangs that of P2.
@@ -42,11 +44,10 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     scans["mask"] = scans["mask"].map(Path)
     scans["image"] = scans["image"].map(lambda p: Path(p) if p else None)
     manifest = Manifest(scans, [], payload["manifest"] if isinstance(payload["manifest"], str) else "<DataFrame>")
-    options = payload["options"]
-    result = track(manifest, lesions=options["lesions"], transform=options["transform"],
-                   allow_resample_mask=options["allow_resample_mask"],
-                   allow_implausible=options["allow_implausible"],
-                   allow_uneven_slices=options.get("allow_uneven_slices", False))
+    options = ImagingOptions(**payload["options"])
+    result = track(manifest, lesions=options.lesions, transform=options.transform,
+                   allow_resample_mask=options.allow_resample_mask, allow_implausible=options.allow_implausible,
+                   allow_uneven_slices=options.allow_uneven_slices, allow_float_mask=options.allow_float_mask)
     if payload.get("transforms_dir"):
         from respond.lesions.series import _write_transform, transform_file
 

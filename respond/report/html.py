@@ -22,6 +22,7 @@ from typing import Any, Final, Iterable
 import pandas as pd
 
 from respond import __version__
+from respond.io.runs import input_path
 from respond.io.writers import atomic_write
 from respond.report import plots
 from respond.report.plots import RESPONSE_COLOURS, criteria_name, load_tables, plt
@@ -314,8 +315,8 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None, title: s
     run_info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else None
     given = ((run_info or {}).get("inputs") or {}).get("patients")
     if "patients" not in extra and given:  # the patients table the run was given
-        path = Path(given.split(" sha256:")[0])
-        if path.is_file():
+        path = input_path(given, folder)
+        if path is not None and path.is_file():
             extra["patients"] = pd.read_csv(path, dtype=str, keep_default_na=False)
     page = build_report(folder, title=title or "respond — response assessment", patients=extra.get("patients"),
                         scans=extra.get("scans"), run_info=run_info, figures=folder / "figures")
