@@ -177,15 +177,20 @@ def assess(
         hashes=hashes, sources={"manifest": manifest, "clinical": clinical, "patients": patients,
                                 "adjudications": adjudications, "treatments": treatments})
     if out_dir is not None:
-        result.write(out_dir)
-        from respond.pipeline.outcomes import outcomes_after_run
-
-        outcomes_after_run(out_dir, result, patients=patients, treatments=treatments)
-        if report and len(result.best_response):
-            from respond.report import write_report
-
-            write_report(out_dir)
+        _write_outputs(out_dir, result, report=report, patients=patients, treatments=treatments)
     return result
+
+
+def _write_outputs(out_dir: Path, result: Assessment, *, report: bool, patients, treatments) -> None:
+    """Write every table and run.json, the study-outcome tables, then (unless ``report`` is false) the report."""
+    from respond.pipeline.outcomes import outcomes_after_run
+
+    result.write(out_dir)
+    outcomes_after_run(out_dir, result, patients=patients, treatments=treatments)
+    if report and len(result.best_response):
+        from respond.report import write_report
+
+        write_report(out_dir)
 
 
 def _run_patients(scans, imaging: ImagingOptions, batch: BatchOptions, out_dir: Path | None):
