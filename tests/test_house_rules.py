@@ -83,6 +83,7 @@ INIT_EXCEPTIONS = {
     "__init__.py",
     "criteria/__init__.py",  # evaluate() moves to pipeline/evaluate.py (issue 11, criteria)
     "measure/__init__.py",  # measure_scan (issue 11, measure)
+    "outcomes/__init__.py",  # respond.outcomes is callable (compute_outcomes), like respond.measure
 }
 
 
