@@ -32,7 +32,7 @@ _API = {
     "Assessment": ("respond.pipeline", "Assessment"),
     "km": ("respond.endpoints", "km"),
     "summarize": ("respond.endpoints", "summarize"),
-    "track": ("respond.lesions", "track"),
+    "track": ("respond.pipeline.series", "track"),
 }
 
 __all__ = sorted(_API) + ["measure", "plots", "__version__"]

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import respond
-from respond.lesions import Component, MatchLimits, Region, Tracker, track
+from respond import track
+from respond.tracking import Component, MatchLimits, Region, Tracker
 from respond.measure import measure_mask
 from respond.measure.instances import find_lesions
 from respond.registration import RegistrationSettings, transform_error_mm

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from respond.cli import main
 from respond.errors import InputTableError
-from respond.lesions import read_links, read_manifest, track
+from respond import track
+from respond.tracking import read_links, read_manifest
 from respond.registration import RegistrationSettings
 from respond.testing.series import default_series
 

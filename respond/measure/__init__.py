@@ -12,18 +12,11 @@ import types
 import pandas as pd
 import SimpleITK as sitk
 
-from respond.io.images import (
-    GEOMETRY_ATOL_MM,
-    Geometry,
-    ImageSource,
-    image_geometry,
-    match_mask_to_grid,
-    read_mask,
-)
-from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
-from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
-from respond.measure.instances import LesionMode, find_lesions, segment_instances
-from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION, measure_lesion
+from respond.io.images import GEOMETRY_ATOL_MM, ImageSource
+from respond.measure.axial import AXIAL_TOLERANCE_DEG
+from respond.measure.instances import LesionMode
+from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION
+from respond.measure.scan import ScanMeasurement, measure_scan
 from respond.measure.table import EXTRA_COLUMNS, lesion_frame, write_lesion_csv
 
 __all__ = [
@@ -31,7 +24,9 @@ __all__ = [
     "EXTRA_COLUMNS",
     "MEASURABLE_MM",
     "MESH_CONVENTION",
+    "ScanMeasurement",
     "measure_mask",
+    "measure_scan",
     "write_lesion_csv",
 ]
 
@@ -93,28 +88,13 @@ def measure_mask(
         QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. An empty
         mask gives no rows (not an error: everything disappeared).
     """
-    file = None if isinstance(mask, sitk.Image) else os.fspath(mask)
-    if file is not None and is_dicom_seg(file):
-        grid = None if image is None else image_geometry(image, allow_uneven_slices=allow_uneven_slices)
-        threshold = FRACTIONAL_THRESHOLD if fractional_threshold is None else fractional_threshold
-        seg = read_seg(file, grid=grid, geometry_atol=geometry_atol, fractional_threshold=threshold)
-        geometry = seg.geometry
-        instances = segment_instances(seg, label=label)
-    else:
-        if image is not None:
-            # Only the image's grid matters: its header is read, not its voxels.
-            mask_image = match_mask_to_grid(
-                mask, image_geometry(image, allow_uneven_slices=allow_uneven_slices), geometry_atol=geometry_atol,
-                allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
-            )
-        else:
-            mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
-        geometry = Geometry.from_image(mask_image, file=file)
-        instances = find_lesions(
-            sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
-        )
-    frame = axial_frame(geometry, tolerance_deg=axial_tolerance_deg)
-    rows = [{**measure_lesion(instance, geometry, frame), **instance.info} for instance in instances]
+    scan = measure_scan(
+        mask, image, lesions=lesions, connectivity=connectivity, label=label, geometry_atol=geometry_atol,
+        axial_tolerance_deg=axial_tolerance_deg, allow_resample_mask=allow_resample_mask,
+        allow_float_mask=allow_float_mask, allow_uneven_slices=allow_uneven_slices,
+        fractional_threshold=fractional_threshold,
+    )
+    rows = scan.rows
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)

@@ -201,7 +201,7 @@ def assess(
     ``report=False``) ``report.html`` / ``responses.xlsx`` are written there.
     """
     from respond.criteria import _resolve_criteria, evaluate
-    from respond.lesions.manifest import read_manifest
+    from respond.tracking.manifest import read_manifest
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     if lesions not in ("components", "labels"):

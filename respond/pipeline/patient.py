@@ -33,8 +33,8 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     ``failures`` tables and ``seconds`` per stage. Transforms are written to
     ``payload["transforms_dir"]`` (one ITK file per follow-up) when it is set.
     """
-    from respond.lesions import track
-    from respond.lesions.manifest import Manifest
+    from respond.pipeline.series import track
+    from respond.tracking.manifest import Manifest
 
     started = time.perf_counter()
     _inject_fault(payload["patient_id"])
@@ -48,11 +48,10 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
                    allow_implausible=options["allow_implausible"],
                    allow_uneven_slices=options.get("allow_uneven_slices", False))
     if payload.get("transforms_dir"):
-        from respond.lesions.series import _write_transform, transform_file
+        from respond.pipeline.series import write_transforms
 
-        out_dir = Path(payload["transforms_dir"]).parent  # transform_file() names paths under transforms/
-        for (pid, date), transform in result.transforms.items():
-            _write_transform(transform, out_dir / transform_file(pid, date))
+        # transform_file() names paths under transforms/
+        write_transforms(result.transforms, Path(payload["transforms_dir"]).parent)
     register = float(pd.to_numeric(result.registrations.get("seconds"), errors="coerce").fillna(0).sum()) \
         if len(result.registrations) else 0.0
     seconds = {"read": 0.0, "register": register, "track": 0.0, "measure": 0.0, **result.seconds}

@@ -46,7 +46,8 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
     Writes lesions.csv (one row per lesion per date, ready for `respond
     evaluate`), matches.csv, registrations.csv, transforms/ and failures.csv.
     """
-    from respond.lesions import MatchLimits, track
+    from respond.pipeline.series import track
+    from respond.tracking import MatchLimits
     from respond.registration import RegistrationSettings
 
     limits_kw = {k: v for k, v in (("min_overlap", min_overlap), ("max_distance_mm", max_distance_mm))

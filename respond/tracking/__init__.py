@@ -1,0 +1,35 @@
+"""Lesion identity across a patient's scans: manifests, matching, series tracking.
+
+The matcher (:mod:`respond.tracking.matcher`) works on lesion footprints in
+the baseline frame; :class:`SeriesTracker` (:mod:`respond.tracking.series`)
+turns measured scans and registrations into lesion-table rows. Reading,
+registering and measuring are wired together by :func:`respond.track`
+(:mod:`respond.pipeline.series`).
+"""
+from respond.tracking.manifest import LINKS, Link, Manifest, read_links, read_manifest
+from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker
+from respond.tracking.series import (
+    TRACK_COLUMNS,
+    SeriesTracker,
+    check_link_dates,
+    check_link_labels,
+    components_in_baseline,
+)
+
+__all__ = [
+    "LINKS",
+    "TRACK_COLUMNS",
+    "Component",
+    "Decision",
+    "Link",
+    "Manifest",
+    "MatchLimits",
+    "Region",
+    "SeriesTracker",
+    "Tracker",
+    "check_link_dates",
+    "check_link_labels",
+    "components_in_baseline",
+    "read_links",
+    "read_manifest",
+]

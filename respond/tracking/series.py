@@ -1,0 +1,229 @@
+"""Track one patient's measured scans: lesions matched scan by scan, written as lesion-table rows.
+
+:class:`SeriesTracker` takes each scan's :class:`~respond.measure.ScanMeasurement`
+and, for a follow-up, the registration to the baseline. The scan's lesion
+instances are brought into the baseline grid by nearest-neighbour resampling
+**only to match them** (:mod:`respond.tracking.matcher`); every row carries the
+measurement of the scan's **native** mask. Nothing is measured or read here.
+
+Rows of the lesion table:
+
+* a matched, new or merged lesion: the measurement of its component;
+* a split lesion: its fragments summed — ``longest_diameter_mm``,
+  ``short_axis_mm``, ``volume_mm3``, ``mesh_volume_mm3`` and ``voxel_count``
+  are sums (RECIST 1.1: the diameters of the fragments are added), ``n_slices``
+  the largest fragment count, endpoints, ``diameter_3d_mm`` and ``ld_slice``
+  those of the largest fragment, the centroid volume-weighted;
+  ``fragments`` gives the number of pieces and ``source_labels`` their labels;
+* a disappeared lesion, or one absorbed by a merge: 0 mm, status ``absent``
+  (the criteria engine reads 0 as disappeared).
+
+``track_status`` repeats the match status on each row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+from respond.errors import InputTableError
+from respond.measure.lesion import MEASURABLE_MM
+from respond.measure.scan import ScanMeasurement
+from respond.registration import RegistrationResult, warp_labels
+from respond.tracking.manifest import Link
+from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker
+
+#: Columns summed over the fragments of a split lesion.
+SUMMED_COLUMNS = ("longest_diameter_mm", "short_axis_mm", "volume_mm3", "mesh_volume_mm3", "voxel_count")
+#: Columns the tracker adds to the lesion table.
+TRACK_COLUMNS = ("track_status", "source_labels", "fragments")
+
+
+# --------------------------------------------------------------------------- lesions in the baseline frame
+
+
+def label_image(scan: ScanMeasurement) -> sitk.Image:
+    """The scan's lesion instances numbered 1..n (in instance order) on the scan's grid."""
+    array = np.zeros(scan.mask.GetSize()[::-1], np.uint16 if len(scan.instances) < 65535 else np.uint32)
+    for n, inst in enumerate(scan.instances, start=1):
+        view = array[inst.bbox]
+        view[inst.mask] = n
+    image = sitk.GetImageFromArray(array)
+    image.CopyInformation(scan.mask)
+    return image
+
+
+def components_in_baseline(scan: ScanMeasurement, baseline_mask: sitk.Image,
+                           registration: RegistrationResult | None) -> list[Component]:
+    """The scan's lesions as regions of the baseline grid (nearest-neighbour warp; matching only).
+
+    ``registration`` is None for the baseline itself (the scan is already on the grid).
+    """
+    if not scan.instances:
+        return []
+    centroids = np.array([[row[f"centroid_{a}"] for a in "xyz"] for row in scan.rows])
+    if registration is None:
+        warped, baseline_centroids = label_image(scan), centroids
+    else:
+        warped = warp_labels(label_image(scan), baseline_mask, registration.transform)
+        baseline_centroids = registration.to_baseline(centroids)
+    array = sitk.GetArrayViewFromImage(warped)
+    boxes = ndimage.find_objects(array, max_label=len(scan.instances))
+    out = []
+    for n, (inst, row, box, centroid) in enumerate(zip(scan.instances, scan.rows, boxes, baseline_centroids),
+                                                   start=1):
+        volume = float(row["volume_mm3"])
+        if box is None:  # outside the baseline's field of view: matched by distance only
+            region = Region(np.zeros(3, int), np.zeros((0, 0, 0), bool), np.asarray(centroid), volume)
+        else:
+            region = Region(np.array([s.start for s in box]), np.asarray(array[box] == n), np.asarray(centroid),
+                            volume)
+        out.append(Component(inst.lesion_id, region))
+    return out
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _measured_row(rows: dict[str, dict[str, Any]], labels: tuple[str, ...]) -> dict[str, Any]:
+    parts = [rows[label] for label in labels]
+    if len(parts) == 1:
+        row = dict(parts[0])
+    else:
+        largest = max(parts, key=lambda r: (r["longest_diameter_mm"], r["volume_mm3"]))
+        row = dict(largest)
+        for column in SUMMED_COLUMNS:
+            row[column] = sum(p[column] for p in parts)
+        row["n_slices"] = max(p["n_slices"] for p in parts)
+        weights = np.array([p["volume_mm3"] for p in parts], float)
+        for axis in "xyz":
+            values = np.array([p[f"centroid_{axis}"] for p in parts], float)
+            row[f"centroid_{axis}"] = float((values * weights).sum() / weights.sum())
+        row["touches_edge"] = any(p["touches_edge"] for p in parts)
+        row["single_slice"] = all(p["single_slice"] for p in parts)
+        row["below_10mm"] = bool(row["longest_diameter_mm"] < MEASURABLE_MM)
+    row["source_labels"] = "+".join(labels)
+    row["fragments"] = len(parts)
+    return row
+
+
+def _zero_row() -> dict[str, Any]:
+    return {"longest_diameter_mm": 0.0, "short_axis_mm": 0.0, "volume_mm3": 0.0, "n_slices": 0,
+            "voxel_count": 0, "fragments": 0, "source_labels": ""}
+
+
+def _nan(x: float | None) -> float:
+    return float(x) if x is not None and math.isfinite(x) else math.nan
+
+
+def _match_rows(pid: str, date: dt.date, decision: Decision) -> list[dict[str, Any]]:
+    labels = decision.source_labels or decision.via or ("",)
+    overlaps = decision.overlap or (math.nan,)
+    distances = decision.distance_mm or (math.nan,)
+    return [{"patient_id": pid, "date": date, "lesion_id": decision.lesion_id, "source_label": label,
+             "status": decision.status, "overlap": _nan(overlap), "distance_mm": _nan(distance)}
+            for label, overlap, distance in zip(labels, overlaps, distances)]
+
+
+# --------------------------------------------------------------------------- links
+
+
+def link_error(link: Link, message: str) -> InputTableError:
+    """A manual link that names no scan or no component of the patient's series."""
+    return InputTableError(message, code="links.unknown_scan", file=link.file, patient_id=link.patient_id,
+                           row=link.row, column="source_label", value=link.source_label)
+
+
+def check_link_dates(pid: str, links: list[Link], dates: set[dt.date]) -> None:
+    """Every link names a scan date of the patient, else :class:`InputTableError`."""
+    for link in links:
+        if link.date not in dates:
+            raise link_error(link, f"no scan of patient {pid} on {link.date}")
+
+
+def check_link_labels(links: list[Link], date: dt.date, scan: ScanMeasurement) -> None:
+    """Every link of ``date`` names a component of the scan, else :class:`InputTableError`."""
+    labels = [inst.lesion_id for inst in scan.instances]
+    for link in links:
+        if link.date == date and link.source_label not in labels:
+            found = ", ".join(labels) or "none"
+            raise link_error(link, f"the mask of {date} has no component {link.source_label} (found: {found})")
+
+
+# --------------------------------------------------------------------------- one series
+
+
+@dataclass
+class SeriesTracker:
+    """The lesions of one patient's series, scan by scan (``lesions``: ``components`` or ``labels``).
+
+    :meth:`add` takes scans in date order, the first being the baseline, and
+    returns the scan's lesion rows and match rows.
+    """
+
+    patient_id: str
+    lesions: str = "components"
+    limits: MatchLimits = field(default_factory=MatchLimits)
+    links: list[Link] = field(default_factory=list)
+    tracker: Tracker = field(init=False)
+    organ_of: dict[str, str | None] = field(default_factory=dict)
+    seen_labels: set[str] = field(default_factory=set)
+    baseline_mask: sitk.Image | None = None
+
+    def __post_init__(self) -> None:
+        reserved = {link.lesion_id for link in self.links if link.action == "link"}
+        self.tracker = Tracker(self.limits, reserved_ids=reserved)
+
+    def _links_at(self, date: dt.date) -> tuple[dict[str, str], set[tuple[str, str]]]:
+        forced = {link.source_label: link.lesion_id for link in self.links
+                  if link.date == date and link.action == "link"}
+        forbidden = {(link.source_label, link.lesion_id) for link in self.links
+                     if link.date == date and link.action != "link"}
+        return forced, forbidden
+
+    def decisions(self, date: dt.date, scan: ScanMeasurement,
+                  registration: RegistrationResult | None) -> list[Decision]:
+        """Match the scan's lesions (``registration``: follow-up → baseline, None for the baseline)."""
+        is_baseline = self.baseline_mask is None
+        if is_baseline:
+            self.baseline_mask = scan.mask
+        if self.lesions == "labels":
+            return label_decisions(scan, self.seen_labels, is_baseline)
+        components = components_in_baseline(scan, self.baseline_mask, registration)
+        forced, forbidden = self._links_at(date)
+        return self.tracker.update(components, links=forced, unlinks=forbidden)
+
+    def add(self, date: dt.date, organ: str | None, scan: ScanMeasurement,
+            registration: RegistrationResult | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Track one scan; returns its ``(lesion rows, match rows)``."""
+        rows = scan.row_by_id
+        lesion_rows: list[dict[str, Any]] = []
+        match_rows: list[dict[str, Any]] = []
+        for d in self.decisions(date, scan, registration):
+            self.organ_of.setdefault(d.lesion_id, organ)
+            base = {"patient_id": self.patient_id, "date": date, "lesion_id": d.lesion_id,
+                    "organ": self.organ_of[d.lesion_id], "track_status": d.status}
+            if d.source_labels:
+                lesion_rows.append({**_measured_row(rows, d.source_labels), **base, "status": "present"})
+            else:
+                lesion_rows.append({**_zero_row(), **base, "status": "absent"})
+            match_rows.extend(_match_rows(self.patient_id, date, d))
+        return lesion_rows, match_rows
+
+
+def label_decisions(scan: ScanMeasurement, seen: set[str], is_baseline: bool) -> list[Decision]:
+    """Labels mode: the label values are the lesion ids (no matching); missing labels disappeared."""
+    present = [inst.lesion_id for inst in scan.instances]
+    decisions = []
+    for label in present:
+        status = "baseline" if is_baseline else ("matched" if label in seen else "new")
+        decisions.append(Decision(label, status, (label,), (math.nan,), (math.nan,)))
+    for label in sorted(seen - set(present), key=lambda s: (len(s), s)):
+        decisions.append(Decision(label, "disappeared"))
+    seen.update(present)
+    return decisions
