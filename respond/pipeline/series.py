@@ -397,7 +397,7 @@ def _lesion_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = lesion_frame([])
     if rows:
         frame = pd.DataFrame(rows)
-        for column in ("n_slices", "voxel_count", "fragments"):
+        for column in ("n_slices", "voxel_count"):
             if column in frame.columns:
                 frame[column] = frame[column].astype("Int64")
         if "ld_slice" in frame.columns:

@@ -23,10 +23,12 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
 @click.option("--transform", type=click.Choice(["rigid", "affine"]), default="rigid", show_default=True,
               help="Registration transform of follow-ups to the baseline.")
 @click.option("--organ", help="Organ of manifest rows without an organ (e.g. brain).")
-@click.option("--min-overlap", type=float, default=None,
-              help="Overlap coefficient for a match by overlap (default 0.1).")
+@click.option("--match-margin-mm", type=float, default=None,
+              help="Margin around an earlier lesion's registered footprint within which follow-up foreground "
+                   "counts as that lesion (default 3 mm; a lesion is 'disappeared' only with nothing in it).")
 @click.option("--max-distance-mm", type=float, default=None,
-              help="Centroid distance for a match without overlap, baseline frame (default 10 mm).")
+              help="Cap on the centroid distance of a match without overlap, baseline frame (default 10 mm; "
+                   "the lesion's own size also bounds it).")
 @click.option("--connectivity", type=click.Choice(["6", "18", "26"]), default="26", show_default=True,
               help="Connectivity of lesion components.")
 @click.option("--threads", type=int, default=None, help="Threads SimpleITK may use (default: all).")
@@ -38,7 +40,7 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
 @click.option("--allow-uneven-slices", is_flag=True,
               help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
 def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, transform: str, organ: str | None,
-                  min_overlap: float | None, max_distance_mm: float | None, connectivity: str,
+                  match_margin_mm: float | None, max_distance_mm: float | None, connectivity: str,
                   threads: int | None, allow_outside_paths: bool, allow_resample_mask: bool,
                   allow_implausible: bool, allow_uneven_slices: bool) -> None:
     """Track lesions across each patient's scans listed in MANIFEST (CSV: patient_id, date, mask[, image, organ]).
@@ -50,7 +52,7 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
     from respond.tracking import MatchLimits
     from respond.registration import RegistrationSettings
 
-    limits_kw = {k: v for k, v in (("min_overlap", min_overlap), ("max_distance_mm", max_distance_mm))
+    limits_kw = {k: v for k, v in (("margin_mm", match_margin_mm), ("max_distance_mm", max_distance_mm))
                  if v is not None}
     try:
         limits = MatchLimits(**limits_kw)

@@ -1,24 +1,38 @@
-"""Match the lesions of each scan to the lesions seen before, in the baseline frame.
+"""Match the lesions of each scan to the lesions seen before, in the baseline frame, many-to-many.
 
 A :class:`Tracker` holds every lesion seen so far in a patient's series with
 its footprint (voxels on the baseline grid) and centroid (baseline frame, mm)
-as last seen. Each new scan's components are matched against **all** of them,
-so a lesion that disappears and reappears keeps its id:
+as last seen. Each new scan's components (registered into the baseline grid)
+are matched against **all** of them, so a lesion that disappears and
+reappears keeps its id:
 
-1. manual links are applied first (a linked component takes the given id);
-2. the remaining components and lesions are paired one-to-one by an optimal
-   assignment (Hungarian, :func:`scipy.optimize.linear_sum_assignment`): a pair
-   is a candidate when its overlap coefficient (intersection / smaller of the
-   two) reaches ``min_overlap``, or else its centroid distance is within
-   ``max_distance_mm``; overlap pairs always cost less than distance pairs,
-   and unlinked pairs are forbidden;
-3. **split**: an unpaired component lying at least ``min_split_overlap`` inside
-   a lesion paired in this scan is one more fragment of that lesion;
-4. **merged**: an unpaired earlier lesion covered at least
-   ``min_merge_overlap`` by a component paired in this scan was absorbed by it;
-   the merged lesion takes the id seen first, the others get 0 mm rows;
-5. components still unpaired are **new** lesions (the next free integer id);
-   earlier lesions still unpaired have **disappeared**.
+1. manual links are applied first (a linked component takes the given id;
+   several components linked to one id are its fragments); unlinked pairs are
+   never matched;
+2. **overlap**: a component and an earlier lesion are *near* when the
+   component has a voxel within :attr:`MatchLimits.margin_mm` of the lesion's
+   footprint (the footprint dilated by the margin, Euclidean, in mm). Among the
+   near pairs, each component keeps its best lesion and each lesion its best
+   component (best = most voxels inside the undilated footprint, then inside
+   the dilated one, then the nearest centroid). The kept pairs form groups
+   (connected components of the pairing graph):
+
+   * one lesion, one component: ``matched``;
+   * one lesion, several components: ``split`` (the components are its fragments);
+   * several lesions, one or more components: ``merged`` — the lesion seen
+     first carries the measurement, the others are ``merged`` into it
+     (never one matched and the other disappeared);
+
+3. **centroid fallback**: an earlier lesion with no near component may take a
+   component that is near no lesion at all (so never one that overlaps another
+   lesion better), when the centroid distance is within the lesion's own size
+   (equivalent-sphere diameter of its volume) and within
+   :attr:`MatchLimits.max_distance_mm` — optimal one-to-one assignment
+   (:func:`scipy.optimize.linear_sum_assignment`); such matches are flagged
+   ``method = centroid``;
+4. components still unpaired are **new** lesions (the next free integer id);
+   earlier lesions still unpaired have **disappeared** — which therefore means
+   that no foreground of the scan lies within the margin of their footprint.
 """
 from __future__ import annotations
 
@@ -28,45 +42,50 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
+from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
-#: Cost of a forbidden pairing in the assignment.
-_FORBIDDEN: Final = 1e9
+#: Margin, mm, by which an earlier lesion's registered footprint is dilated when looking for its follow-up
+#: foreground. It absorbs the residual error of the rigid registration (0.3–1.3 mm mean on real serial brain
+#: MRI, more at the edge of the field of view), the half-voxel shift of nearest-neighbour resampling into the
+#: baseline grid, and a voxel of partial-volume change at the boundary of a lesion that shrinks or is segmented
+#: slightly differently: 3 mm is about twice the worst mean registration error plus a 1 mm voxel. A lesion is
+#: `disappeared` only when no follow-up foreground lies within this margin of its footprint.
+MATCH_MARGIN_MM: Final = 3.0
+#: Cap, mm, on the centroid distance of a match without overlap (the lesion's own size also bounds it).
+MAX_CENTROID_DISTANCE_MM: Final = 10.0
+
+#: How a component was matched (matches.csv ``method``).
+METHODS: Final = ("overlap", "centroid", "link", "label")
 
 
 @dataclass(frozen=True)
 class MatchLimits:
     """Limits of the matcher.
 
-    ``min_overlap``: overlap coefficient (intersection / smaller region) for a
-    match by overlap (0.1). ``max_distance_mm``: centroid distance in the
-    baseline frame for a match without overlap (10 mm — registration errors are
-    about a millimetre, and a lesion's centroid moves when it shrinks
-    unevenly). ``min_split_overlap``: fraction of a fragment inside the earlier
-    lesion's footprint (0.3). ``min_merge_overlap``: fraction of an earlier
-    lesion's footprint covered by a merged component (0.3).
+    ``margin_mm``: dilation of an earlier lesion's footprint, mm
+    (:data:`MATCH_MARGIN_MM`). ``max_distance_mm``: cap on the centroid
+    distance (baseline frame) of a match without overlap
+    (:data:`MAX_CENTROID_DISTANCE_MM`); the lesion's own equivalent-sphere
+    diameter bounds it too.
     """
 
-    min_overlap: float = 0.1
-    max_distance_mm: float = 10.0
-    min_split_overlap: float = 0.3
-    min_merge_overlap: float = 0.3
+    margin_mm: float = MATCH_MARGIN_MM
+    max_distance_mm: float = MAX_CENTROID_DISTANCE_MM
 
     def __post_init__(self) -> None:
-        for name in ("min_overlap", "min_split_overlap", "min_merge_overlap"):
+        for name in ("margin_mm", "max_distance_mm"):
             value = getattr(self, name)
-            if not 0.0 < value <= 1.0:
-                raise ValueError(f"{name} must be in (0, 1], got {value}")
-        if not self.max_distance_mm >= 0.0:
-            raise ValueError(f"max_distance_mm must be ≥ 0, got {self.max_distance_mm}")
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{name} must be a finite number ≥ 0 mm, got {value}")
 
 
 @dataclass
 class Region:
     """Voxels on the baseline grid (a boolean box at ``offset`` k, j, i) and a centroid (baseline frame, mm).
 
-    ``weight`` (e.g. the volume in mm³ measured on the native mask) weighs the
-    centroid when regions are combined.
+    ``weight`` (the volume in mm³ measured on the native mask) weighs the
+    centroid when regions are combined and gives the lesion's size.
     """
 
     offset: np.ndarray
@@ -78,6 +97,11 @@ class Region:
     def voxels(self) -> int:
         return int(np.count_nonzero(self.mask))
 
+    @property
+    def size_mm(self) -> float:
+        """Equivalent-sphere diameter of ``weight`` (mm³), mm."""
+        return float((6.0 * max(self.weight, 0.0) / math.pi) ** (1.0 / 3.0))
+
     def intersection(self, other: Region) -> int:
         lo = np.maximum(self.offset, other.offset)
         hi = np.minimum(self.offset + self.mask.shape, other.offset + other.mask.shape)
@@ -86,6 +110,16 @@ class Region:
         a = self.mask[tuple(slice(int(l - o), int(h - o)) for l, h, o in zip(lo, hi, self.offset))]
         b = other.mask[tuple(slice(int(l - o), int(h - o)) for l, h, o in zip(lo, hi, other.offset))]
         return int(np.count_nonzero(a & b))
+
+    def dilated(self, margin_mm: float, spacing_mm: tuple[float, float, float]) -> Region:
+        """The voxels within ``margin_mm`` (Euclidean, voxel centres) of this region; ``spacing_mm`` in k, j, i."""
+        if not self.mask.any() or margin_mm <= 0:
+            return self
+        spacing = np.asarray(spacing_mm, float)
+        pad = np.floor(margin_mm / spacing + 1e-9).astype(int)
+        padded = np.pad(self.mask, [(int(p), int(p)) for p in pad])
+        distance = ndimage.distance_transform_edt(~padded, sampling=spacing)
+        return Region(self.offset - pad, distance <= margin_mm + 1e-9, self.centroid_mm, self.weight)
 
     @staticmethod
     def union(regions: Iterable[Region]) -> Region:
@@ -119,11 +153,13 @@ class Decision:
     """What became of one lesion id at one scan.
 
     ``source_labels``: components measured under this id (empty for a 0 mm
-    row). ``status``: baseline / matched / new / split / merged /
-    disappeared. For a lesion absorbed by a merge, ``absorbed_into`` is the id
-    it is now measured under and ``source_labels`` is empty; ``via`` names the
-    merged component(s). ``overlap`` (Dice) and ``distance_mm`` compare with
-    the lesion as last seen, per component (NaN when there is nothing to compare).
+    row; several for a split lesion, whose components are its fragments).
+    ``status``: baseline / matched / new / split / merged / disappeared. For a
+    lesion merged into another, ``absorbed_into`` is the id now carrying the
+    measurement and ``source_labels`` is empty; ``via`` names the merged
+    component(s). ``overlap`` (Dice), ``distance_mm`` and ``method``
+    (overlap / centroid / link / label; blank for a baseline or new lesion)
+    are per component (``via`` for a merged lesion).
     """
 
     lesion_id: str
@@ -133,13 +169,13 @@ class Decision:
     distance_mm: tuple[float, ...] = ()
     absorbed_into: str | None = None
     via: tuple[str, ...] = ()
+    method: tuple[str, ...] = ()
 
 
 @dataclass
 class _Known:
     region: Region
     order: int
-    present: bool = True
 
 
 def _natural_key(lesion_id: str) -> tuple:
@@ -147,12 +183,102 @@ def _natural_key(lesion_id: str) -> tuple:
 
 
 @dataclass
+class _Pairs:
+    """Pair figures between a scan's components (rows) and the known lesions (columns); ``allowed``: the pair is
+    open to automatic matching (neither side manually linked, the pair not unlinked)."""
+
+    inside: np.ndarray  # voxels of the component inside the lesion's footprint
+    near: np.ndarray  # voxels of the component within the margin of the footprint
+    distance: np.ndarray  # centroid distance, mm
+    dice: np.ndarray  # Dice of component and footprint
+    allowed: np.ndarray
+
+
+def _pairs(components: list[Component], known: list[Region], margin_mm: float,
+           spacing_mm: tuple[float, float, float], allowed: np.ndarray) -> _Pairs:
+    n, m = len(components), len(known)
+    inside, near = np.zeros((n, m)), np.zeros((n, m))
+    distance = np.full((n, m), np.inf)
+    grown = [region.dilated(margin_mm, spacing_mm) for region in known]
+    for a, comp in enumerate(components):
+        for b, region in enumerate(known):
+            distance[a, b] = float(np.linalg.norm(comp.region.centroid_mm - region.centroid_mm))
+            near[a, b] = comp.region.intersection(grown[b])
+            inside[a, b] = comp.region.intersection(region) if near[a, b] else 0
+    sizes = np.array([c.region.voxels for c in components], float)[:, None] + \
+        np.array([r.voxels for r in known], float)[None, :]
+    dice = np.divide(2 * inside, sizes, out=np.zeros((n, m)), where=sizes > 0)
+    return _Pairs(inside, near, distance, dice, allowed)
+
+
+def _best(pairs: _Pairs, a: int | None = None, b: int | None = None) -> int | None:
+    """The best partner of component ``a`` (a lesion index) or of lesion ``b`` (a component index), if any is near."""
+    open_ = (pairs.near > 0) & pairs.allowed
+    if a is not None:
+        candidates = [(pairs.inside[a, j], pairs.near[a, j], -pairs.distance[a, j], j)
+                      for j in range(open_.shape[1]) if open_[a, j]]
+    else:
+        candidates = [(pairs.inside[i, b], pairs.near[i, b], -pairs.distance[i, b], i)
+                      for i in range(open_.shape[0]) if open_[i, b]]
+    return max(candidates)[3] if candidates else None
+
+
+def overlap_groups(pairs: _Pairs) -> list[tuple[list[int], list[int]]]:
+    """Groups ``(lesion indices, component indices)`` linked by kept overlap pairs (see the module docstring)."""
+    n, m = pairs.near.shape
+    kept = {(a, _best(pairs, a=a)) for a in range(n)} | {(_best(pairs, b=b), b) for b in range(m)}
+    kept = {(a, b) for a, b in kept if a is not None and b is not None}
+    parent = list(range(n + m))  # union-find over components 0..n-1 and lesions n..n+m-1
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in kept:
+        parent[root(a)] = root(n + b)
+    groups: dict[int, tuple[list[int], list[int]]] = {}
+    for a, b in sorted(kept):
+        lesions, comps = groups.setdefault(root(a), ([], []))
+        if b not in lesions:
+            lesions.append(b)
+        if a not in comps:
+            comps.append(a)
+    return list(groups.values())
+
+
+def centroid_pairs(pairs: _Pairs, lesions: list[int], comps: list[int], known: list[Region],
+                   max_distance_mm: float) -> list[tuple[int, int]]:
+    """One-to-one ``(component, lesion)`` matches by centroid distance, each within the lesion's own size.
+
+    Only components near no earlier lesion take part (a component overlapping a lesion is never given to a
+    lesion it does not overlap).
+    """
+    comps = [a for a in comps if not pairs.near[a].any()]
+    if not lesions or not comps:
+        return []
+    distance = pairs.distance[np.ix_(comps, lesions)]
+    bound = np.array([min(max_distance_mm, known[b].size_mm) for b in lesions])[None, :]
+    ok = (distance <= bound) & pairs.allowed[np.ix_(comps, lesions)]
+    cost = np.where(ok, distance, 1e9)
+    rows, cols = linear_sum_assignment(cost)
+    return [(comps[r], lesions[c]) for r, c in zip(rows, cols) if ok[r, c]]
+
+
+@dataclass
 class Tracker:
-    """Lesions of one patient's series, updated scan by scan (see the module docstring)."""
+    """Lesions of one patient's series, updated scan by scan (see the module docstring).
+
+    ``spacing_mm``: voxel spacing of the baseline grid in numpy order (k, j,
+    i), mm, for the margin.
+    """
 
     limits: MatchLimits = field(default_factory=MatchLimits)
     reserved_ids: set[str] = field(default_factory=set)
     known: dict[str, _Known] = field(default_factory=dict)
+    spacing_mm: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    scans: int = 0
 
     def _fresh_id(self, taken: set[str]) -> str:
         n = 1
@@ -171,151 +297,93 @@ class Tracker:
 
         ``links`` maps a component's source label to a forced lesion id;
         ``unlinks`` holds forbidden (source label, lesion id) pairs. The first
-        call is the baseline: its components take fresh ids (or linked ones).
+        call is the baseline: its components take fresh ids (or linked ones);
+        after a lesion-free baseline every later lesion is new.
         """
-        links = dict(links or {})
-        unlinks = set(unlinks or set())
-        baseline = not self.known
-        limits = self.limits
-        ids = list(self.known)
-        n, m = len(components), len(ids)
-        inter = np.zeros((n, m))
-        dist = np.full((n, m), np.inf)
-        size_c = np.array([c.region.voxels for c in components], float)
-        size_k = np.array([self.known[i].region.voxels for i in ids], float)
-        for a, comp in enumerate(components):
-            for b, lid in enumerate(ids):
-                inter[a, b] = comp.region.intersection(self.known[lid].region)
-                dist[a, b] = float(np.linalg.norm(comp.region.centroid_mm - self.known[lid].region.centroid_mm))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            smaller = np.minimum(size_c[:, None], size_k[None, :])
-            ovc = np.where(smaller > 0, inter / np.where(smaller > 0, smaller, 1), 0.0)
-            frac_c = np.where(size_c[:, None] > 0, inter / np.where(size_c[:, None] > 0, size_c[:, None], 1), 0.0)
-            frac_k = np.where(size_k[None, :] > 0, inter / np.where(size_k[None, :] > 0, size_k[None, :], 1), 0.0)
-            total = size_c[:, None] + size_k[None, :]
-            dice = np.where(total > 0, 2 * inter / np.where(total > 0, total, 1), 0.0)
-        forbidden = np.zeros((n, m), bool)
-        for a, comp in enumerate(components):
-            for b, lid in enumerate(ids):
-                forbidden[a, b] = (comp.source_label, lid) in unlinks
+        links, baseline, ids = dict(links or {}), self.scans == 0, list(self.known)
+        known = [self.known[lid].region for lid in ids]
+        allowed = self._allowed(components, ids, links, set(unlinks or set()))
+        pairs = _pairs(components, known, self.limits.margin_mm, self.spacing_mm, allowed)
+        decisions = self._linked(components, ids, links, pairs)
+        decisions += self._by_overlap(components, ids, pairs)
+        taken = {c for d in decisions for c in d.source_labels}
+        free_lesions = [b for b, lid in enumerate(ids) if lid not in {d.lesion_id for d in decisions}]
+        free_comps = [a for a, c in enumerate(components) if c.source_label not in taken]
+        for a, b in centroid_pairs(pairs, free_lesions, free_comps, known, self.limits.max_distance_mm):
+            decisions.append(_decision(ids[b], "matched", [components[a].source_label], pairs, [a], b, "centroid"))
+            taken.add(components[a].source_label)
+        decisions += self._new(components, taken, {d.lesion_id for d in decisions}, baseline)
+        seen = {d.lesion_id for d in decisions}
+        decisions += [Decision(lid, "disappeared") for lid in ids if lid not in seen]
+        self._remember(decisions, components)
+        self.scans += 1
+        if baseline:
+            decisions = [Decision(d.lesion_id, "baseline", d.source_labels, d.overlap, d.distance_mm,
+                                  method=tuple("" for _ in d.source_labels)) for d in decisions]
+        return sorted(decisions, key=lambda d: _natural_key(d.lesion_id))
 
-        groups: dict[str, list[int]] = {}
-        for a, comp in enumerate(components):
-            if comp.source_label in links:
-                groups.setdefault(links[comp.source_label], []).append(a)
-        free_c = [a for a, c in enumerate(components) if c.source_label not in links]
-        free_k = [b for b, lid in enumerate(ids) if lid not in groups]
+    def _allowed(self, components: list[Component], ids: list[str], links: dict[str, str],
+                 unlinks: set[tuple[str, str]]) -> np.ndarray:
+        """Pairs open to automatic matching: neither side linked, the pair not unlinked."""
+        linked_ids = set(links.values())
+        return np.array([[c.source_label not in links and lid not in linked_ids
+                          and (c.source_label, lid) not in unlinks for lid in ids]
+                         for c in components], bool).reshape(len(components), len(ids))
 
-        # Optimal one-to-one assignment of the free components and lesions.
-        if free_c and free_k:
-            sub_ovc = ovc[np.ix_(free_c, free_k)]
-            sub_dist = dist[np.ix_(free_c, free_k)]
-            cost = np.full(sub_ovc.shape, _FORBIDDEN)
-            by_overlap = sub_ovc >= limits.min_overlap
-            by_distance = ~by_overlap & (sub_dist <= limits.max_distance_mm)
-            cost[by_overlap] = (1 - sub_ovc[by_overlap]) + 0.1 * (1 - dice[np.ix_(free_c, free_k)][by_overlap])
-            cost[by_distance] = 2.0 + sub_dist[by_distance] / max(limits.max_distance_mm, 1e-9)
-            cost[forbidden[np.ix_(free_c, free_k)]] = _FORBIDDEN
-            rows, cols = linear_sum_assignment(cost)
-            for r, c in zip(rows, cols):
-                if cost[r, c] < _FORBIDDEN:
-                    groups.setdefault(ids[free_k[c]], []).append(free_c[r])
-        assigned_c = {a for members in groups.values() for a in members}
-        index_of = {lid: b for b, lid in enumerate(ids)}
+    def _linked(self, components: list[Component], ids: list[str], links: dict[str, str],
+                pairs: _Pairs) -> list[Decision]:
+        out = []
+        for lid in dict.fromkeys(links[c.source_label] for c in components if c.source_label in links):
+            members = [a for a, c in enumerate(components) if links.get(c.source_label) == lid]
+            b = ids.index(lid) if lid in ids else None
+            status = "new" if b is None else ("split" if len(members) > 1 else "matched")
+            out.append(_decision(lid, status, [components[a].source_label for a in members], pairs, members, b,
+                                 "link"))
+        return out
 
-        # Splits: unpaired components inside a lesion paired in this scan.
-        for a in [a for a in free_c if a not in assigned_c]:
-            best, best_frac = None, 0.0
-            for lid in groups:
-                b = index_of.get(lid)
-                if b is None or forbidden[a, b]:
-                    continue
-                if frac_c[a, b] >= limits.min_split_overlap and frac_c[a, b] > best_frac:
-                    best, best_frac = lid, frac_c[a, b]
-            if best is not None:
-                groups[best].append(a)
-                assigned_c.add(a)
-
-        # Merges: unpaired earlier lesions covered by a component paired in this scan.
-        lesion_of = {a: lid for lid, members in groups.items() for a in members}
-        absorbed: dict[str, str] = {}
-        for b in free_k:
-            lid = ids[b]
-            if lid in groups:
+    def _by_overlap(self, components: list[Component], ids: list[str], pairs: _Pairs) -> list[Decision]:
+        out = []
+        for lesions, comps in overlap_groups(pairs):
+            comps = sorted(comps, key=lambda a: _natural_key(components[a].source_label))
+            labels = [components[a].source_label for a in comps]
+            if len(lesions) == 1:
+                status = "split" if len(comps) > 1 else "matched"
+                out.append(_decision(ids[lesions[0]], status, labels, pairs, comps, lesions[0], "overlap"))
                 continue
-            best, best_frac = None, 0.0
-            for a in assigned_c:
-                if forbidden[a, b]:
-                    continue
-                if frac_k[a, b] >= limits.min_merge_overlap and frac_k[a, b] > best_frac:
-                    best, best_frac = a, frac_k[a, b]
-            if best is not None:
-                absorbed[lid] = lesion_of[best]
-        # The merged lesion carries the id seen first.
-        merged_hosts: set[str] = set()
-        for host in set(absorbed.values()):
-            members = [lid for lid, h in absorbed.items() if h == host] + [host]
-            first = min(members, key=lambda lid: self.known[lid].order if lid in self.known else math.inf)
-            if first != host:
-                groups[first] = groups.pop(host)
-                absorbed.pop(first)
-                absorbed[host] = first
-            for lid, h in list(absorbed.items()):
-                if h == host:
-                    absorbed[lid] = first
-            merged_hosts.add(first)
+            lesions = sorted(lesions, key=lambda b: self.known[ids[b]].order)
+            carrier = ids[lesions[0]]
+            out.append(_decision(carrier, "merged", labels, pairs, comps, lesions[0], "overlap"))
+            for b in lesions[1:]:
+                merged = _decision(ids[b], "merged", labels, pairs, comps, b, "overlap")
+                out.append(Decision(ids[b], "merged", (), merged.overlap, merged.distance_mm, absorbed_into=carrier,
+                                    via=merged.source_labels, method=merged.method))
+        return out
 
-        # New lesions.
-        taken = set(groups) | set(links.values())
-        for a in range(n):
-            if a not in assigned_c:
-                lid = self._fresh_id(taken)
-                taken.add(lid)
-                groups[lid] = [a]
+    def _new(self, components: list[Component], taken: set[str], used: set[str], baseline: bool) -> list[Decision]:
+        out = []
+        for comp in components:
+            if comp.source_label not in taken:
+                lid = self._fresh_id(used)
+                used.add(lid)
+                out.append(Decision(lid, "new", (comp.source_label,), (math.nan,), (math.nan,), method=("",)))
+        return out
 
-        decisions: list[Decision] = []
-        for lid, members in groups.items():
-            members = sorted(members, key=lambda a: _natural_key(components[a].source_label))
-            b = index_of.get(lid)
-            if baseline:
-                status = "baseline"
-            elif b is None:
-                status = "new"
-            elif lid in merged_hosts:
-                status = "merged"
-            elif len(members) > 1:
-                status = "split"
+    def _remember(self, decisions: list[Decision], components: list[Component]) -> None:
+        """Measured lesions take their new footprint; the others keep the last one (to be found again)."""
+        by_label = {c.source_label: c for c in components}
+        for d in decisions:
+            if not d.source_labels:
+                continue
+            region = Region.union(by_label[label].region for label in d.source_labels)
+            if d.lesion_id in self.known:
+                self.known[d.lesion_id].region = region
             else:
-                status = "matched"
-            decisions.append(Decision(
-                lid, status, tuple(components[a].source_label for a in members),
-                tuple(float(dice[a, b]) if b is not None else math.nan for a in members),
-                tuple(float(dist[a, b]) if b is not None else math.nan for a in members),
-            ))
-        for lid, host in absorbed.items():
-            b = index_of[lid]
-            members = groups[host]
-            decisions.append(Decision(
-                lid, "merged", (), tuple(float(dice[a, b]) for a in members),
-                tuple(float(dist[a, b]) for a in members), absorbed_into=host,
-                via=tuple(components[a].source_label for a in members),
-            ))
-        for lid in ids:
-            if lid not in groups and lid not in absorbed:
-                decisions.append(Decision(lid, "disappeared"))
+                self.known[d.lesion_id] = _Known(region, len(self.known))
 
-        # Remember what was seen: paired lesions take their new footprint; the others keep the last one.
-        order = len(self.known)
-        for lid, members in groups.items():
-            region = Region.union(components[a].region for a in members)
-            if lid in self.known:
-                self.known[lid].region = region
-                self.known[lid].present = True
-            else:
-                self.known[lid] = _Known(region, order)
-                order += 1
-        for lid in ids:
-            if lid not in groups:
-                self.known[lid].present = False
-        decisions.sort(key=lambda d: _natural_key(d.lesion_id))
-        return decisions
+
+def _decision(lesion_id: str, status: str, labels: list[str], pairs: _Pairs, comps: list[int], b: int | None,
+              method: str) -> Decision:
+    """A decision for ``comps`` measured under ``lesion_id`` (lesion index ``b``, None for a new id)."""
+    dice = tuple(float(pairs.dice[a, b]) if b is not None else math.nan for a in comps)
+    distance = tuple(float(pairs.distance[a, b]) if b is not None else math.nan for a in comps)
+    return Decision(lesion_id, status, tuple(labels), dice, distance, method=tuple(method for _ in comps))

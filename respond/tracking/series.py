@@ -6,19 +6,21 @@ instances are brought into the baseline grid by nearest-neighbour resampling
 **only to match them** (:mod:`respond.tracking.matcher`); every row carries the
 measurement of the scan's **native** mask. Nothing is measured or read here.
 
-Rows of the lesion table:
+Rows of the lesion table (the shared contract of :data:`respond.tables.LESIONS`):
 
-* a matched, new or merged lesion: the measurement of its component;
-* a split lesion: its fragments summed — ``longest_diameter_mm``,
-  ``short_axis_mm``, ``volume_mm3``, ``mesh_volume_mm3`` and ``voxel_count``
-  are sums (RECIST 1.1: the diameters of the fragments are added), ``n_slices``
-  the largest fragment count, endpoints, ``diameter_3d_mm`` and ``ld_slice``
-  those of the largest fragment, the centroid volume-weighted;
-  ``fragments`` gives the number of pieces and ``source_labels`` their labels;
-* a disappeared lesion, or one absorbed by a merge: 0 mm, status ``absent``
-  (the criteria engine reads 0 as disappeared).
+* a matched or new lesion, or the carrier of a merge: the measurement of its
+  component, under its own id;
+* a lesion that split (several components): one row per fragment, each
+  measured on its own, with ids ``<id>.1``, ``<id>.2``, … (in component
+  order) and ``fragment_of = <id>``, and no row for ``<id>`` itself at that
+  date. Fragments are data: summing them (RECIST 1.1 §4.3) is the criteria
+  engine's rule, not the tracker's;
+* a lesion merged into another: 0 mm with ``merged_into = <carrier id>``,
+  status ``absent`` (not a disappearance: the criteria read it as merged);
+* a disappeared lesion: 0 mm, status ``absent``.
 
-``track_status`` repeats the match status on each row.
+``track_status`` repeats the match status on each row and ``source_labels``
+names the component measured (blank on a 0 mm row).
 """
 from __future__ import annotations
 
@@ -32,16 +34,13 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from respond.errors import InputTableError
-from respond.measure.lesion import MEASURABLE_MM
 from respond.measure.scan import ScanMeasurement
 from respond.registration import RegistrationResult, warp_labels
 from respond.tracking.manifest import Link
 from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker
 
-#: Columns summed over the fragments of a split lesion.
-SUMMED_COLUMNS = ("longest_diameter_mm", "short_axis_mm", "volume_mm3", "mesh_volume_mm3", "voxel_count")
 #: Columns the tracker adds to the lesion table.
-TRACK_COLUMNS = ("track_status", "source_labels", "fragments")
+TRACK_COLUMNS = ("track_status", "source_labels")
 
 
 # --------------------------------------------------------------------------- lesions in the baseline frame
@@ -90,31 +89,23 @@ def components_in_baseline(scan: ScanMeasurement, baseline_mask: sitk.Image,
 # --------------------------------------------------------------------------- rows
 
 
-def _measured_row(rows: dict[str, dict[str, Any]], labels: tuple[str, ...]) -> dict[str, Any]:
-    parts = [rows[label] for label in labels]
-    if len(parts) == 1:
-        row = dict(parts[0])
-    else:
-        largest = max(parts, key=lambda r: (r["longest_diameter_mm"], r["volume_mm3"]))
-        row = dict(largest)
-        for column in SUMMED_COLUMNS:
-            row[column] = sum(p[column] for p in parts)
-        row["n_slices"] = max(p["n_slices"] for p in parts)
-        weights = np.array([p["volume_mm3"] for p in parts], float)
-        for axis in "xyz":
-            values = np.array([p[f"centroid_{axis}"] for p in parts], float)
-            row[f"centroid_{axis}"] = float((values * weights).sum() / weights.sum())
-        row["touches_edge"] = any(p["touches_edge"] for p in parts)
-        row["single_slice"] = all(p["single_slice"] for p in parts)
-        row["below_10mm"] = bool(row["longest_diameter_mm"] < MEASURABLE_MM)
-    row["source_labels"] = "+".join(labels)
-    row["fragments"] = len(parts)
-    return row
+def fragment_id(lesion_id: str, n: int) -> str:
+    """Id of the ``n``-th fragment (1-based, in component order) of a lesion that split."""
+    return f"{lesion_id}.{n}"
 
 
-def _zero_row() -> dict[str, Any]:
-    return {"longest_diameter_mm": 0.0, "short_axis_mm": 0.0, "volume_mm3": 0.0, "n_slices": 0,
-            "voxel_count": 0, "fragments": 0, "source_labels": ""}
+def _measured_rows(rows: dict[str, dict[str, Any]], decision: Decision) -> list[dict[str, Any]]:
+    """One row per component of ``decision``: the lesion itself, or its fragments when it split."""
+    labels = decision.source_labels
+    if len(labels) == 1:
+        return [{**rows[labels[0]], "lesion_id": decision.lesion_id, "source_labels": labels[0]}]
+    return [{**rows[label], "lesion_id": fragment_id(decision.lesion_id, n), "fragment_of": decision.lesion_id,
+             "source_labels": label} for n, label in enumerate(labels, start=1)]
+
+
+def _zero_row(decision: Decision) -> dict[str, Any]:
+    return {"lesion_id": decision.lesion_id, "longest_diameter_mm": 0.0, "short_axis_mm": 0.0, "volume_mm3": 0.0,
+            "n_slices": 0, "voxel_count": 0, "source_labels": "", "merged_into": decision.absorbed_into}
 
 
 def _nan(x: float | None) -> float:
@@ -125,9 +116,10 @@ def _match_rows(pid: str, date: dt.date, decision: Decision) -> list[dict[str, A
     labels = decision.source_labels or decision.via or ("",)
     overlaps = decision.overlap or (math.nan,)
     distances = decision.distance_mm or (math.nan,)
+    methods = decision.method or ("",)
     return [{"patient_id": pid, "date": date, "lesion_id": decision.lesion_id, "source_label": label,
-             "status": decision.status, "overlap": _nan(overlap), "distance_mm": _nan(distance)}
-            for label, overlap, distance in zip(labels, overlaps, distances)]
+             "status": decision.status, "overlap": _nan(overlap), "distance_mm": _nan(distance), "method": method}
+            for label, overlap, distance, method in zip(labels, overlaps, distances, methods)]
 
 
 # --------------------------------------------------------------------------- links
@@ -192,6 +184,7 @@ class SeriesTracker:
         is_baseline = self.baseline_mask is None
         if is_baseline:
             self.baseline_mask = scan.mask
+            self.tracker.spacing_mm = tuple(float(v) for v in scan.mask.GetSpacing()[::-1])  # k, j, i
         if self.lesions == "labels":
             return label_decisions(scan, self.seen_labels, is_baseline)
         components = components_in_baseline(scan, self.baseline_mask, registration)
@@ -206,12 +199,12 @@ class SeriesTracker:
         match_rows: list[dict[str, Any]] = []
         for d in self.decisions(date, scan, registration):
             self.organ_of.setdefault(d.lesion_id, organ)
-            base = {"patient_id": self.patient_id, "date": date, "lesion_id": d.lesion_id,
-                    "organ": self.organ_of[d.lesion_id], "track_status": d.status}
+            base = {"patient_id": self.patient_id, "date": date, "organ": self.organ_of[d.lesion_id],
+                    "track_status": d.status}
             if d.source_labels:
-                lesion_rows.append({**_measured_row(rows, d.source_labels), **base, "status": "present"})
+                lesion_rows += [{**row, **base, "status": "present"} for row in _measured_rows(rows, d)]
             else:
-                lesion_rows.append({**_zero_row(), **base, "status": "absent"})
+                lesion_rows.append({**_zero_row(d), **base, "status": "absent"})
             match_rows.extend(_match_rows(self.patient_id, date, d))
         return lesion_rows, match_rows
 
@@ -222,7 +215,8 @@ def label_decisions(scan: ScanMeasurement, seen: set[str], is_baseline: bool) ->
     decisions = []
     for label in present:
         status = "baseline" if is_baseline else ("matched" if label in seen else "new")
-        decisions.append(Decision(label, status, (label,), (math.nan,), (math.nan,)))
+        decisions.append(Decision(label, status, (label,), (math.nan,), (math.nan,),
+                                  method=("" if is_baseline else "label",)))
     for label in sorted(seen - set(present), key=lambda s: (len(s), s)):
         decisions.append(Decision(label, "disappeared"))
     seen.update(present)
