@@ -32,7 +32,7 @@ from respond.batch import Job, run_jobs
 from respond.errors import InputTableError
 from respond.io.lesion_table import TableSource, read_clinical_table
 from respond.io.writers import describe_inputs, file_sha256, write_csv, write_json
-from respond.tables import FAILURES, MATCHES, REGISTRATIONS
+from respond.tables import FAILURES, MATCHES, REGISTRATIONS, SCANS, WARNINGS
 
 #: Manifest columns that carry clinical data for RANO-BM.
 CLINICAL_COLUMNS = ("steroid_dose_mg", "clinical_status")
@@ -186,6 +186,7 @@ def assess(
     allow_resample_mask: bool = False,
     allow_implausible: bool = False,
     allow_uneven_slices: bool = False,
+    empty_baseline: str = "assess",
     report: bool = True,
     progress: bool | None = None,
 ) -> Assessment:
@@ -197,7 +198,9 @@ def assess(
     death_date``. ``workers`` processes (``executor="local"``) or a Dask
     cluster (``executor="dask"``, ``scheduler`` an address or a
     ``dask.distributed.Client``; a local cluster when None). ``timeout_s``:
-    per-patient limit. With ``out``, every table, ``run.json`` and (unless
+    per-patient limit. ``empty_baseline``: ``"assess"`` (an empty baseline
+    mask is a lesion-free baseline, with a warning) or ``"fail"`` (see
+    :func:`respond.track`). With ``out``, every table, ``run.json`` and (unless
     ``report=False``) ``report.html`` / ``responses.xlsx`` are written there.
     """
     from respond.criteria import _resolve_criteria, evaluate
@@ -222,13 +225,15 @@ def assess(
     if out_dir is not None and out_dir.is_dir():
         _clear_partial_files(out_dir)
     options = {"lesions": lesions, "transform": transform, "allow_resample_mask": allow_resample_mask,
-               "allow_implausible": allow_implausible, "allow_uneven_slices": allow_uneven_slices}
+               "allow_implausible": allow_implausible, "allow_uneven_slices": allow_uneven_slices,
+               "empty_baseline": empty_baseline}
     jobs, hashes = _jobs(scans, options, out_dir / "transforms" if out_dir is not None else None)
     outcomes = run_jobs(jobs, workers=workers, timeout_s=timeout_s, cache_dir=cache, resume=resume,
                         retry_failed=retry_failed, executor=executor, scheduler=scheduler, progress=progress)
 
     failures = [{"stage": "manifest", **e.as_record()} for e in scans.failures]
-    parts: dict[str, list[pd.DataFrame]] = {"lesions": [], "matches": [], "registrations": []}
+    parts: dict[str, list[pd.DataFrame]] = {"lesions": [], "matches": [], "registrations": [], "scans": [],
+                                            "warnings": []}
     stage_seconds: dict[str, float] = {}
     for outcome in outcomes:
         if not outcome.ok:
@@ -236,7 +241,8 @@ def assess(
             continue
         value = outcome.value
         for name in parts:
-            parts[name].append(value[name])
+            if name in value:
+                parts[name].append(value[name])
         failures.extend(value["failures"].to_dict("records"))
         for stage, seconds in value["seconds"].items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
@@ -288,12 +294,25 @@ def _tables(evaluation, parts, failures, scans) -> dict[str, pd.DataFrame]:
     tables["matches"] = concat(parts["matches"], MATCHES.empty())
     tables["registrations"] = concat(parts["registrations"], REGISTRATIONS.empty())
     tables["failures"] = FAILURES.conform(pd.DataFrame(failures), keep_extra=False) if failures else FAILURES.empty()
+    imaging_warnings = concat(parts["warnings"], WARNINGS.empty())
+    if len(imaging_warnings):
+        tables["warnings"] = WARNINGS.conform(pd.concat([imaging_warnings, tables.get("warnings", WARNINGS.empty())],
+                                                        ignore_index=True), keep_extra=False)
     scan_table = scans.frame.drop(columns="_row").copy()
     for column in ("mask", "image"):
         scan_table[column] = scan_table[column].map(lambda p: None if p is None or (isinstance(p, float) and pd.isna(p))
                                                     else str(Path(p).resolve()))
-    tables["scans"] = scan_table
+    tables["scans"] = _with_lesion_counts(scan_table, concat(parts["scans"], SCANS.empty()))
     return tables
+
+
+def _with_lesion_counts(scan_table: pd.DataFrame, tracked: pd.DataFrame) -> pd.DataFrame:
+    """The manifest's scans with the SCANS columns first (region, lesion_count from tracking; 0 = imaged,
+    nothing found), then the manifest's own columns (mask, image, organ)."""
+    counts = tracked[["patient_id", "date", "region", "lesion_count"]].drop_duplicates(["patient_id", "date"])
+    merged = scan_table.merge(counts, on=["patient_id", "date"], how="left")
+    merged["lesion_count"] = merged["lesion_count"].astype("Int64")
+    return SCANS.conform(merged)
 
 
 def _run_info(result, chosen, manifest, clinical, patients, adjudications, options, outcomes, started, finished,

@@ -47,13 +47,16 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
 @click.option("--allow-implausible", is_flag=True, help="Use registrations that fail the plausibility checks.")
 @click.option("--allow-uneven-slices", is_flag=True,
               help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
+@click.option("--empty-baseline", type=click.Choice(["assess", "fail"]), default="assess", show_default=True,
+              help="An empty baseline mask: assess the patient from that lesion-free baseline (later lesions are "
+                   "new; warning empty_baseline_mask) or fail the patient.")
 @click.option("--report/--no-report", "make_report", default=True, show_default=True,
               help="Write report.html and responses.xlsx.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on a terminal, off in CI and logs).")
 def assess_command(manifest: Path, out: Path, clinical, patients, adjudications, criteria, configs, lesions,
                    transform, organ, workers, executor, scheduler, timeout_s, resume, retry_failed, allow_outside,
-                   allow_resample_mask, allow_implausible, allow_uneven_slices, make_report, progress) -> None:
+                   allow_resample_mask, allow_implausible, allow_uneven_slices, empty_baseline, make_report, progress) -> None:
     """Assess a cohort: MANIFEST lists one scan per row (patient_id, date, mask[, image, organ,
     steroid_dose_mg, clinical_status]); relative paths are relative to the manifest's folder.
 
@@ -74,7 +77,7 @@ def assess_command(manifest: Path, out: Path, clinical, patients, adjudications,
                         scheduler=scheduler, timeout_s=timeout_s, resume=resume, retry_failed=retry_failed,
                         allow_outside=allow_outside, allow_resample_mask=allow_resample_mask,
                         allow_implausible=allow_implausible, allow_uneven_slices=allow_uneven_slices,
-                        report=make_report, progress=progress)
+                        empty_baseline=empty_baseline, report=make_report, progress=progress)
     except (RespondError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)

@@ -29,8 +29,8 @@ def _inject_fault(patient_id: str) -> None:
 def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     """Read, register, track and measure one patient's scans.
 
-    Returns the patient's ``lesions``, ``matches``, ``registrations`` and
-    ``failures`` tables and ``seconds`` per stage. Transforms are written to
+    Returns the patient's ``lesions``, ``matches``, ``registrations``,
+    ``scans``, ``warnings`` and ``failures`` tables and ``seconds`` per stage. Transforms are written to
     ``payload["transforms_dir"]`` (one ITK file per follow-up) when it is set.
     """
     from respond.pipeline.series import track
@@ -46,7 +46,8 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     result = track(manifest, lesions=options["lesions"], transform=options["transform"],
                    allow_resample_mask=options["allow_resample_mask"],
                    allow_implausible=options["allow_implausible"],
-                   allow_uneven_slices=options.get("allow_uneven_slices", False))
+                   allow_uneven_slices=options.get("allow_uneven_slices", False),
+                   empty_baseline=options.get("empty_baseline", "assess"))
     if payload.get("transforms_dir"):
         from respond.pipeline.series import write_transforms
 
@@ -58,5 +59,5 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     seconds["other (worker)"] = max(0.0, time.perf_counter() - started - sum(seconds.values()))
     return {
         "lesions": result.lesions, "matches": result.matches, "registrations": result.registrations,
-        "failures": result.failures, "seconds": seconds,
+        "failures": result.failures, "seconds": seconds, "scans": result.scans, "warnings": result.warnings,
     }

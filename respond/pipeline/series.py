@@ -38,8 +38,9 @@ from respond.registration import (
     identity_result,
     register_to_baseline,
 )
-from respond.tables import FAILURES, LESIONS, MATCHES, REGISTRATIONS
+from respond.tables import FAILURES, LESIONS, MATCHES, REGISTRATIONS, SCANS, WARNINGS
 from respond.tracking import (
+    EMPTY_BASELINE_CHOICES,
     TRACK_COLUMNS,
     Link,
     Manifest,
@@ -61,25 +62,32 @@ class TrackResult:
     (baseline → follow-up points); ``registrations.transform_file`` names the
     file each is written to by :meth:`write`. ``seconds`` sums the wall time
     per stage (``read``, ``measure``, ``track``; registration times are in
-    ``registrations.seconds``) over the patients tracked.
+    ``registrations.seconds``) over the patients tracked. ``scans`` has one
+    row per scan tracked (:data:`respond.tables.SCANS`: ``lesion_count`` 0 =
+    imaged, nothing found) and ``warnings`` the suspicious content found
+    (:data:`respond.tables.WARNINGS`, e.g. ``empty_baseline_mask``).
     """
 
     lesions: pd.DataFrame
     matches: pd.DataFrame
     registrations: pd.DataFrame
     failures: pd.DataFrame
+    scans: pd.DataFrame = field(default_factory=SCANS.empty)
+    warnings: pd.DataFrame = field(default_factory=WARNINGS.empty)
     transforms: dict[tuple[str, dt.date], sitk.Transform] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def write(self, out: str | os.PathLike) -> dict[str, Path]:
-        """Write ``lesions.csv``, ``matches.csv``, ``registrations.csv``, ``failures.csv`` and
-        ``transforms/*.tfm`` into ``out`` (atomically, file by file)."""
+        """Write ``lesions.csv``, ``matches.csv``, ``registrations.csv``, ``scans.csv``, ``warnings.csv``,
+        ``failures.csv`` and ``transforms/*.tfm`` into ``out`` (atomically, file by file)."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = {
             "lesions": write_lesion_csv(self.lesions, out / "lesions.csv"),
             "matches": write_csv(_iso(self.matches), out / "matches.csv"),
             "registrations": write_csv(_iso(self.registrations), out / "registrations.csv"),
+            "scans": write_csv(_iso(self.scans), out / "scans.csv"),
+            "warnings": write_csv(self.warnings, out / "warnings.csv"),
             "failures": write_csv(self.failures, out / "failures.csv"),
         }
         write_transforms(self.transforms, out)
@@ -134,8 +142,12 @@ class SeriesOptions:
     allow_resample_mask: bool = False
     allow_implausible: bool = False
     allow_uneven_slices: bool = False
+    empty_baseline: str = "assess"
 
     def __post_init__(self) -> None:
+        if self.empty_baseline not in EMPTY_BASELINE_CHOICES:
+            raise ValueError(f"empty_baseline must be one of {', '.join(EMPTY_BASELINE_CHOICES)}, "
+                             f"got {self.empty_baseline!r}")
         if self.lesions not in ("components", "labels"):
             raise ValueError(f"lesions must be 'components' or 'labels', got {self.lesions!r}")
         if self.transform not in ("rigid", "affine"):
@@ -150,6 +162,8 @@ class _PatientOutput:
     lesions: list[dict[str, Any]] = field(default_factory=list)
     matches: list[dict[str, Any]] = field(default_factory=list)
     registrations: list[dict[str, Any]] = field(default_factory=list)
+    scans: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     transforms: dict[tuple[str, dt.date], sitk.Transform] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -162,6 +176,8 @@ class _PatientOutput:
         if not failed:
             self.lesions.extend(other.lesions)
             self.matches.extend(other.matches)
+            self.scans.extend(other.scans)
+            self.warnings.extend(other.warnings)
             self.add_seconds(other.seconds)
         self.registrations.extend(other.registrations)
         self.transforms.update(other.transforms)
@@ -198,7 +214,7 @@ def _track_patient(pid: str, scans: pd.DataFrame, links: list[Link], options: Se
         check_link_dates(pid, links, {r["date"] for r in records})
     except RespondError as exc:
         raise _StageError("track", exc) from exc
-    series = SeriesTracker(pid, options.lesions, options.limits, links)
+    series = SeriesTracker(pid, options.lesions, options.limits, links, empty_baseline=options.empty_baseline)
     baseline: tuple[dict[str, Any], sitk.Image | None, ScanMeasurement] | None = None
     for index, rec in enumerate(records):
         image, scan = _read_scan(rec, options)
@@ -218,6 +234,8 @@ def _track_patient(pid: str, scans: pd.DataFrame, links: list[Link], options: Se
         output.lesions.extend(lesion_rows)
         output.matches.extend(match_rows)
         output.add_seconds({"track": time.perf_counter() - started})
+    output.scans.extend(series.scans)
+    output.warnings.extend(series.warnings)
 
 
 def _register(pid: str, rec: dict[str, Any], image: sitk.Image | None, scan: ScanMeasurement,
@@ -282,6 +300,7 @@ def track(
     allow_resample_mask: bool = False,
     allow_implausible: bool = False,
     allow_uneven_slices: bool = False,
+    empty_baseline: str = "assess",
 ) -> TrackResult:
     """Track the lesions of every patient of a manifest across their scans.
 
@@ -311,17 +330,24 @@ def track(
         whose grid differs from its image (nearest neighbour); use a
         registration that failed the plausibility checks; accept DICOM image
         series with missing slices (see :mod:`respond.io.dicom`).
+    empty_baseline:
+        An empty baseline mask: ``"assess"`` (default; the patient is assessed
+        from that lesion-free baseline, every later lesion is new, and a
+        warning ``empty_baseline_mask`` is written) or ``"fail"`` (the patient
+        fails). An empty follow-up mask always means every lesion disappeared,
+        with a warning ``empty_followup_mask``. The baseline is never shifted.
 
     Returns
     -------
     TrackResult
         ``lesions`` (LESIONS columns + measurement and tracking columns),
-        ``matches``, ``registrations`` and ``failures`` (patient_id, stage,
-        error_code, message) DataFrames.
+        ``matches``, ``registrations``, ``scans``, ``warnings`` and
+        ``failures`` (patient_id, stage, error_code, message) DataFrames.
     """
     options = SeriesOptions(lesions=lesions, transform=transform, limits=limits or MatchLimits(),
                             settings=settings, connectivity=connectivity, allow_resample_mask=allow_resample_mask,
-                            allow_implausible=allow_implausible, allow_uneven_slices=allow_uneven_slices)
+                            allow_implausible=allow_implausible, allow_uneven_slices=allow_uneven_slices,
+                            empty_baseline=empty_baseline)
     if not isinstance(manifest, Manifest):
         manifest = read_manifest(manifest, base_dir=base_dir, organ=organ, allow_outside=allow_outside)
     link_list = _links(links, lesions)
@@ -376,6 +402,9 @@ def _result(output: _PatientOutput, failures: list[dict[str, Any]]) -> TrackResu
         registrations=(REGISTRATIONS.conform(pd.DataFrame(output.registrations), keep_extra=False)
                        if output.registrations else REGISTRATIONS.empty()),
         failures=FAILURES.conform(pd.DataFrame(failures), keep_extra=False) if failures else FAILURES.empty(),
+        scans=SCANS.conform(pd.DataFrame(output.scans), keep_extra=False) if output.scans else SCANS.empty(),
+        warnings=(WARNINGS.conform(pd.DataFrame(output.warnings), keep_extra=False)
+                  if output.warnings else WARNINGS.empty()),
         transforms=output.transforms,
         seconds=output.seconds,
     )

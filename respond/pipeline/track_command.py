@@ -31,6 +31,9 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
                    "the lesion's own size also bounds it).")
 @click.option("--connectivity", type=click.Choice(["6", "18", "26"]), default="26", show_default=True,
               help="Connectivity of lesion components.")
+@click.option("--empty-baseline", type=click.Choice(["assess", "fail"]), default="assess", show_default=True,
+              help="An empty baseline mask: assess the patient from that lesion-free baseline (later lesions are "
+                   "new; warning empty_baseline_mask) or fail the patient.")
 @click.option("--threads", type=int, default=None, help="Threads SimpleITK may use (default: all).")
 @click.option("--allow-outside-paths", is_flag=True, help="Accept manifest paths outside the manifest's folder.")
 @click.option("--allow-resample-mask", is_flag=True,
@@ -41,7 +44,7 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
               help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
 def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, transform: str, organ: str | None,
                   match_margin_mm: float | None, max_distance_mm: float | None, connectivity: str,
-                  threads: int | None, allow_outside_paths: bool, allow_resample_mask: bool,
+                  empty_baseline: str, threads: int | None, allow_outside_paths: bool, allow_resample_mask: bool,
                   allow_implausible: bool, allow_uneven_slices: bool) -> None:
     """Track lesions across each patient's scans listed in MANIFEST (CSV: patient_id, date, mask[, image, organ]).
 
@@ -63,7 +66,7 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
                        limits=limits, settings=RegistrationSettings(threads=threads),
                        connectivity=int(connectivity), allow_outside=allow_outside_paths,
                        allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible,
-                       allow_uneven_slices=allow_uneven_slices)
+                       allow_uneven_slices=allow_uneven_slices, empty_baseline=empty_baseline)
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)
@@ -75,7 +78,10 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
     flagged = result.registrations[result.registrations["plausible"] == False]
     if len(flagged):
         click.echo(f"{len(flagged)} registration(s) flagged implausible: see registrations.csv", err=True)
-    click.echo(f"results written to {out}/ (lesions.csv, matches.csv, registrations.csv, failures.csv, transforms/)")
+    if len(result.warnings):
+        click.echo(f"{len(result.warnings)} warning(s): see {out / 'warnings.csv'}", err=True)
+    click.echo(f"results written to {out}/ (lesions.csv, matches.csv, registrations.csv, scans.csv, warnings.csv, "
+               "failures.csv, transforms/)")
     if len(result.failures):
         click.echo(f"{result.failures['patient_id'].nunique()} patient(s) could not be tracked: "
                    f"see {out / 'failures.csv'}", err=True)

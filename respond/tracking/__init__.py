@@ -9,6 +9,7 @@ registering and measuring are wired together by :func:`respond.track`
 from respond.tracking.manifest import LINKS, Link, Manifest, read_links, read_manifest
 from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker
 from respond.tracking.series import (
+    EMPTY_BASELINE_CHOICES,
     TRACK_COLUMNS,
     SeriesTracker,
     check_link_dates,
@@ -17,6 +18,7 @@ from respond.tracking.series import (
 )
 
 __all__ = [
+    "EMPTY_BASELINE_CHOICES",
     "LINKS",
     "TRACK_COLUMNS",
     "Component",

@@ -33,14 +33,19 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from respond.errors import InputTableError
+from respond.errors import InputTableError, MaskValueError
 from respond.measure.scan import ScanMeasurement
 from respond.registration import RegistrationResult, warp_labels
 from respond.tracking.manifest import Link
+from respond.tables import SCAN_REGIONS
 from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker
 
 #: Columns the tracker adds to the lesion table.
 TRACK_COLUMNS = ("track_status", "source_labels")
+#: What an empty baseline mask does: ``assess`` (default) — the patient is assessed from that baseline,
+#: lesion-free (every later lesion is new), with the warning ``empty_baseline_mask``; ``fail`` — the patient
+#: fails (a segmentation that was never done looks the same as a lesion-free scan).
+EMPTY_BASELINE_CHOICES = ("assess", "fail")
 
 
 # --------------------------------------------------------------------------- lesions in the baseline frame
@@ -166,10 +171,39 @@ class SeriesTracker:
     organ_of: dict[str, str | None] = field(default_factory=dict)
     seen_labels: set[str] = field(default_factory=set)
     baseline_mask: sitk.Image | None = None
+    empty_baseline: str = "assess"
+    scans: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.empty_baseline not in EMPTY_BASELINE_CHOICES:
+            raise ValueError(f"empty_baseline must be one of {', '.join(EMPTY_BASELINE_CHOICES)}, "
+                             f"got {self.empty_baseline!r}")
         reserved = {link.lesion_id for link in self.links if link.action == "link"}
         self.tracker = Tracker(self.limits, reserved_ids=reserved)
+
+    def _record_scan(self, date: dt.date, organ: str | None, scan: ScanMeasurement) -> None:
+        """The scans-table row of the scan, and a warning (or, by option, a failure) when its mask is empty."""
+        self.scans.append({"patient_id": self.patient_id, "date": date, "visit": None, "region": scan_region(organ),
+                           "lesion_count": len(scan.instances)})
+        if scan.instances:
+            return
+        file = scan.file or "the mask"
+        if self.baseline_mask is None:
+            if self.empty_baseline == "fail":
+                raise MaskValueError(
+                    f"the baseline mask of {date} is empty: no lesion segmented. If the patient truly had no "
+                    "lesion at baseline, pass empty_baseline='assess' (CLI: --empty-baseline assess); otherwise "
+                    "segment the baseline scan", code="mask.empty_baseline", file=scan.file,
+                    patient_id=self.patient_id)
+            self.warnings.append(_warning(self.patient_id, "empty_baseline_mask", (
+                f"the baseline mask of {date} ({file}) is empty: the patient is assessed from this lesion-free "
+                "baseline and every later lesion is new. If the segmentation is missing rather than lesion-free, "
+                "fix the mask (or run with --empty-baseline fail)")))
+        else:
+            self.warnings.append(_warning(self.patient_id, "empty_followup_mask", (
+                f"the mask of {date} ({file}) is empty: every lesion is recorded as disappeared at this scan. "
+                "If the segmentation is missing rather than lesion-free, fix the mask or remove the scan")))
 
     def _links_at(self, date: dt.date) -> tuple[dict[str, str], set[tuple[str, str]]]:
         forced = {link.source_label: link.lesion_id for link in self.links
@@ -193,7 +227,11 @@ class SeriesTracker:
 
     def add(self, date: dt.date, organ: str | None, scan: ScanMeasurement,
             registration: RegistrationResult | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Track one scan; returns its ``(lesion rows, match rows)``."""
+        """Track one scan; returns its ``(lesion rows, match rows)``.
+
+        The scan's row of the scans table and any warning are added to :attr:`scans` and :attr:`warnings`.
+        """
+        self._record_scan(date, organ, scan)
         rows = scan.row_by_id
         lesion_rows: list[dict[str, Any]] = []
         match_rows: list[dict[str, Any]] = []
@@ -207,6 +245,16 @@ class SeriesTracker:
                 lesion_rows.append({**_zero_row(d), **base, "status": "absent"})
             match_rows.extend(_match_rows(self.patient_id, date, d))
         return lesion_rows, match_rows
+
+
+def scan_region(organ: str | None) -> str | None:
+    """The scans-table region of a scan of ``organ``: the organ itself when it names a region
+    (:data:`respond.tables.SCAN_REGIONS`, e.g. ``brain``), else None (not known)."""
+    return organ if organ in SCAN_REGIONS else None
+
+
+def _warning(patient_id: str, code: str, message: str) -> dict[str, Any]:
+    return {"patient_id": patient_id, "criteria": None, "code": code, "message": message}
 
 
 def label_decisions(scan: ScanMeasurement, seen: set[str], is_baseline: bool) -> list[Decision]:
