@@ -31,7 +31,7 @@ from respond import __version__
 from respond.batch import Job, run_jobs
 from respond.errors import InputTableError
 from respond.io.lesion_table import TableSource, read_clinical_table
-from respond.io.writers import describe_inputs, file_sha256, write_csv, write_json
+from respond.io.writers import describe_inputs, path_sha256, write_csv, write_json
 from respond.tables import FAILURES, MATCHES, REGISTRATIONS, SCANS, WARNINGS
 
 #: Manifest columns that carry clinical data for RANO-BM.
@@ -109,16 +109,7 @@ def _clear_partial_files(folder: Path) -> None:
 
 def _path_sha256(path: str | os.PathLike | None) -> str | None:
     """Content hash of a file, or of every file of a folder (DICOM series) in name order."""
-    if path is None or (isinstance(path, float) and pd.isna(path)):
-        return None
-    p = Path(path)
-    if p.is_dir():
-        digest = hashlib.sha256()
-        for child in sorted(x for x in p.rglob("*") if x.is_file()):
-            digest.update(child.relative_to(p).as_posix().encode())
-            digest.update(file_sha256(child).encode())
-        return digest.hexdigest()
-    return file_sha256(p) if p.is_file() else None
+    return path_sha256(path)
 
 
 def _manifest_clinical(path_or_frame: TableSource) -> pd.DataFrame | None:
@@ -233,7 +224,7 @@ def assess(
 
     failures = [{"stage": "manifest", **e.as_record()} for e in scans.failures]
     parts: dict[str, list[pd.DataFrame]] = {"lesions": [], "matches": [], "registrations": [], "scans": [],
-                                            "warnings": []}
+                                            "warnings": [_duplicate_masks(scans, hashes)]}
     stage_seconds: dict[str, float] = {}
     for outcome in outcomes:
         if not outcome.ok:
@@ -304,6 +295,14 @@ def _tables(evaluation, parts, failures, scans) -> dict[str, pd.DataFrame]:
                                                     else str(Path(p).resolve()))
     tables["scans"] = _with_lesion_counts(scan_table, concat(parts["scans"], SCANS.empty()))
     return tables
+
+
+def _duplicate_masks(scans, hashes) -> pd.DataFrame:
+    """Warnings for masks with the same content at two dates or for two patients (from the scans' hashes)."""
+    from respond.tracking.manifest import duplicate_mask_warnings
+
+    rows = duplicate_mask_warnings(scans.frame, {key: value[0] for key, value in hashes.items()})
+    return WARNINGS.conform(pd.DataFrame(rows), keep_extra=False) if rows else WARNINGS.empty()
 
 
 def _with_lesion_counts(scan_table: pd.DataFrame, tracked: pd.DataFrame) -> pd.DataFrame:

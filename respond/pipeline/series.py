@@ -28,7 +28,7 @@ import SimpleITK as sitk
 
 from respond.errors import RegistrationError, RespondError
 from respond.io.images import read_image
-from respond.io.writers import atomic_write, write_csv
+from respond.io.writers import atomic_write, path_sha256, write_csv
 from respond.measure import write_lesion_csv
 from respond.measure.scan import ScanMeasurement, measure_scan
 from respond.measure.table import lesion_frame
@@ -48,6 +48,8 @@ from respond.tracking import (
     SeriesTracker,
     check_link_dates,
     check_link_labels,
+    check_link_patients,
+    duplicate_mask_warnings,
     read_links,
     read_manifest,
 )
@@ -309,6 +311,10 @@ def track(
     manifest:
         Manifest CSV path or DataFrame (``patient_id, date, mask`` and optional
         ``image, organ``), or a :class:`~respond.tracking.manifest.Manifest`.
+        A manifest read here is also checked for masks with the same content
+        at two dates or for two patients (warning ``duplicate_mask_file``); a
+        :class:`Manifest` passed in is taken as checked (``assess`` checks
+        the whole cohort).
     out:
         When given, the tables and transforms are written there (:meth:`TrackResult.write`).
     lesions:
@@ -348,11 +354,14 @@ def track(
                             settings=settings, connectivity=connectivity, allow_resample_mask=allow_resample_mask,
                             allow_implausible=allow_implausible, allow_uneven_slices=allow_uneven_slices,
                             empty_baseline=empty_baseline)
+    warnings: list[dict[str, Any]] = []
     if not isinstance(manifest, Manifest):
         manifest = read_manifest(manifest, base_dir=base_dir, organ=organ, allow_outside=allow_outside)
+        warnings = duplicate_mask_warnings(manifest.frame, _mask_hashes(manifest))
     link_list = _links(links, lesions)
+    check_link_patients(link_list, set(manifest.patients) | {e.patient_id for e in manifest.failures})
     failures: list[dict[str, Any]] = [{"stage": "manifest", **e.as_record()} for e in manifest.failures]
-    output = _PatientOutput()
+    output = _PatientOutput(warnings=warnings)
     for pid in manifest.patients:
         patient = _PatientOutput()
         failure = _run_patient(pid, manifest.scans(pid), [link for link in link_list if link.patient_id == pid],
@@ -364,6 +373,11 @@ def track(
     if out is not None:
         result.write(out)
     return result
+
+
+def _mask_hashes(manifest: Manifest) -> dict[tuple[str, str], str | None]:
+    """SHA-256 of each scan's mask by ``(patient_id, ISO date)``."""
+    return {(r["patient_id"], str(r["date"])): path_sha256(r["mask"]) for r in manifest.frame.to_dict("records")}
 
 
 def _links(links: ManifestSource | Iterable[Link] | None, lesions: str) -> list[Link]:

@@ -6,7 +6,15 @@ turns measured scans and registrations into lesion-table rows. Reading,
 registering and measuring are wired together by :func:`respond.track`
 (:mod:`respond.pipeline.series`).
 """
-from respond.tracking.manifest import LINKS, Link, Manifest, read_links, read_manifest
+from respond.tracking.manifest import (
+    LINKS,
+    Link,
+    Manifest,
+    check_link_patients,
+    duplicate_mask_warnings,
+    read_links,
+    read_manifest,
+)
 from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker
 from respond.tracking.series import (
     EMPTY_BASELINE_CHOICES,
@@ -31,7 +39,9 @@ __all__ = [
     "Tracker",
     "check_link_dates",
     "check_link_labels",
+    "check_link_patients",
     "components_in_baseline",
+    "duplicate_mask_warnings",
     "read_links",
     "read_manifest",
 ]
