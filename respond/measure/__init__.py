@@ -6,18 +6,16 @@ See :mod:`respond.measure.lesion` for the measurement conventions.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 import types
 import pandas as pd
-import SimpleITK as sitk
 
 from respond.io.images import GEOMETRY_ATOL_MM, ImageSource
 from respond.measure.axial import AXIAL_TOLERANCE_DEG
 from respond.measure.instances import LesionMode
 from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION
 from respond.measure.scan import ScanMeasurement, measure_scan
-from respond.measure.table import EXTRA_COLUMNS, lesion_frame, write_lesion_csv
+from respond.measure.table import EXTRA_COLUMNS, write_lesion_csv
 
 __all__ = [
     "AXIAL_TOLERANCE_DEG",
@@ -88,16 +86,12 @@ def measure_mask(
         QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. An empty
         mask gives no rows (not an error: everything disappeared).
     """
-    scan = measure_scan(
+    return measure_scan(
         mask, image, lesions=lesions, connectivity=connectivity, label=label, geometry_atol=geometry_atol,
         axial_tolerance_deg=axial_tolerance_deg, allow_resample_mask=allow_resample_mask,
         allow_float_mask=allow_float_mask, allow_uneven_slices=allow_uneven_slices,
-        fractional_threshold=fractional_threshold,
-    )
-    rows = scan.rows
-    if isinstance(date, str):
-        date = dt.date.fromisoformat(date)
-    return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)
+        fractional_threshold=fractional_threshold, patient_id=patient_id, date=date, organ=organ,
+    ).rows
 
 
 class _CallableModule(types.ModuleType):

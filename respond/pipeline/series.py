@@ -50,6 +50,7 @@ from respond.tracking import (
     check_link_labels,
     check_link_patients,
     duplicate_mask_warnings,
+    lesion_mask,
     read_links,
     read_manifest,
 )
@@ -192,20 +193,22 @@ class _StageError(Exception):
         self.error = error
 
 
-def _read_scan(rec: dict[str, Any], options: SeriesOptions) -> tuple[sitk.Image | None, ScanMeasurement]:
-    """The scan's image (None without one) and its measured lesions; errors become stage errors."""
+def _read_scan(rec: dict[str, Any], options: SeriesOptions,
+               output: _PatientOutput) -> tuple[sitk.Image | None, ScanMeasurement]:
+    """The scan's image (None without one; ``read`` seconds) and its measured lesions (``measure`` seconds:
+    the mask read and measured); errors become stage errors."""
     try:
         started = time.perf_counter()
         image = (read_image(rec["image"], allow_uneven_slices=options.allow_uneven_slices)
                  if rec.get("image") is not None else None)
-        image_seconds = time.perf_counter() - started
+        image_read = time.perf_counter()
         scan = measure_scan(rec["mask"], image, lesions=options.lesions,  # type: ignore[arg-type]
                             connectivity=options.connectivity, allow_resample_mask=options.allow_resample_mask,
                             allow_uneven_slices=options.allow_uneven_slices)
     except RespondError as exc:
         stage = "measure" if exc.code.startswith("measure") else "read"
         raise _StageError(stage, exc) from exc
-    scan.seconds["read"] = scan.seconds.get("read", 0.0) + image_seconds
+    output.add_seconds({"read": image_read - started, "measure": time.perf_counter() - image_read})
     return image, scan
 
 
@@ -217,16 +220,15 @@ def _track_patient(pid: str, scans: pd.DataFrame, links: list[Link], options: Se
     except RespondError as exc:
         raise _StageError("track", exc) from exc
     series = SeriesTracker(pid, options.lesions, options.limits, links, empty_baseline=options.empty_baseline)
-    baseline: tuple[dict[str, Any], sitk.Image | None, ScanMeasurement] | None = None
+    baseline: tuple[dict[str, Any], sitk.Image | None, sitk.Image] | None = None
     for index, rec in enumerate(records):
-        image, scan = _read_scan(rec, options)
-        output.add_seconds(scan.seconds)
+        image, scan = _read_scan(rec, options, output)
         try:
             check_link_labels(links, rec["date"], scan)
         except RespondError as exc:
             raise _StageError("track", exc) from exc
         if baseline is None:
-            baseline = (rec, image, scan)
+            baseline = (rec, image, lesion_mask(scan))
         registration = _register(pid, rec, image, scan, baseline, index, options, output)
         started = time.perf_counter()
         try:
@@ -241,10 +243,12 @@ def _track_patient(pid: str, scans: pd.DataFrame, links: list[Link], options: Se
 
 
 def _register(pid: str, rec: dict[str, Any], image: sitk.Image | None, scan: ScanMeasurement,
-              baseline: tuple[dict[str, Any], sitk.Image | None, ScanMeasurement], index: int,
+              baseline: tuple[dict[str, Any], sitk.Image | None, sitk.Image], index: int,
               options: SeriesOptions, output: _PatientOutput) -> RegistrationResult | None:
-    """Register a follow-up to the baseline and record it; None for the baseline or when nothing is matched."""
-    base_rec, base_image, base_scan = baseline
+    """Register a follow-up to the baseline and record it; None for the baseline or when nothing is matched.
+
+    ``baseline``: the baseline's manifest record, image and lesion mask."""
+    base_rec, base_image, base_mask = baseline
     date = rec["date"]
     record = {"patient_id": pid, "date": date, "baseline_date": base_rec["date"]}
     skipped = _no_registration(index, options.lesions, scan)
@@ -254,7 +258,7 @@ def _register(pid: str, rec: dict[str, Any], image: sitk.Image | None, scan: Sca
         return None
     mask_file = scan.file or str(rec["mask"])
     try:
-        result = register_to_baseline(base_image, image, fixed_mask=base_scan.mask, moving_mask=scan.mask,
+        result = register_to_baseline(base_image, image, fixed_mask=base_mask, moving_mask=lesion_mask(scan),
                                       transform=options.transform, settings=options.settings)  # type: ignore[arg-type]
     except RegistrationError as exc:
         exc.patient_id, exc.file = pid, mask_file

@@ -23,6 +23,7 @@ from respond.tracking.series import (
     check_link_dates,
     check_link_labels,
     components_in_baseline,
+    lesion_mask,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "check_link_patients",
     "components_in_baseline",
     "duplicate_mask_warnings",
+    "lesion_mask",
     "read_links",
     "read_manifest",
 ]

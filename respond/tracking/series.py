@@ -51,15 +51,34 @@ EMPTY_BASELINE_CHOICES = ("assess", "fail")
 # --------------------------------------------------------------------------- lesions in the baseline frame
 
 
+def _on_grid(array: np.ndarray, scan: ScanMeasurement) -> sitk.Image:
+    image = sitk.GetImageFromArray(array)
+    image.SetOrigin(scan.geometry.origin)
+    image.SetSpacing(scan.geometry.spacing)
+    image.SetDirection(scan.geometry.direction)
+    return image
+
+
 def label_image(scan: ScanMeasurement) -> sitk.Image:
     """The scan's lesion instances numbered 1..n (in instance order) on the scan's grid."""
-    array = np.zeros(scan.mask.GetSize()[::-1], np.uint16 if len(scan.instances) < 65535 else np.uint32)
+    array = np.zeros(scan.geometry.size[::-1], np.uint16 if len(scan.instances) < 65535 else np.uint32)
     for n, inst in enumerate(scan.instances, start=1):
         view = array[inst.bbox]
         view[inst.mask] = n
-    image = sitk.GetImageFromArray(array)
-    image.CopyInformation(scan.mask)
-    return image
+    return _on_grid(array, scan)
+
+
+def lesion_mask(scan: ScanMeasurement) -> sitk.Image:
+    """A binary (UInt8) image of every lesion of the scan on the scan's grid (e.g. a registration mask)."""
+    array = np.zeros(scan.geometry.size[::-1], np.uint8)
+    for inst in scan.instances:
+        array[inst.bbox][inst.mask] = 1
+    return _on_grid(array, scan)
+
+
+def measured_rows(scan: ScanMeasurement) -> dict[str, dict[str, Any]]:
+    """The scan's measured rows keyed by the instance's lesion id (its source label)."""
+    return {inst.lesion_id: row for inst, row in zip(scan.instances, scan.rows.to_dict("records"))}
 
 
 def components_in_baseline(scan: ScanMeasurement, baseline_mask: sitk.Image,
@@ -70,7 +89,8 @@ def components_in_baseline(scan: ScanMeasurement, baseline_mask: sitk.Image,
     """
     if not scan.instances:
         return []
-    centroids = np.array([[row[f"centroid_{a}"] for a in "xyz"] for row in scan.rows])
+    rows = scan.rows.to_dict("records")
+    centroids = np.array([[row[f"centroid_{a}"] for a in "xyz"] for row in rows])
     if registration is None:
         warped, baseline_centroids = label_image(scan), centroids
     else:
@@ -79,8 +99,7 @@ def components_in_baseline(scan: ScanMeasurement, baseline_mask: sitk.Image,
     array = sitk.GetArrayViewFromImage(warped)
     boxes = ndimage.find_objects(array, max_label=len(scan.instances))
     out = []
-    for n, (inst, row, box, centroid) in enumerate(zip(scan.instances, scan.rows, boxes, baseline_centroids),
-                                                   start=1):
+    for n, (inst, row, box, centroid) in enumerate(zip(scan.instances, rows, boxes, baseline_centroids), start=1):
         volume = float(row["volume_mm3"])
         if box is None:  # outside the baseline's field of view: matched by distance only
             region = Region(np.zeros(3, int), np.zeros((0, 0, 0), bool), np.asarray(centroid), volume)
@@ -217,8 +236,8 @@ class SeriesTracker:
         """Match the scan's lesions (``registration``: follow-up → baseline, None for the baseline)."""
         is_baseline = self.baseline_mask is None
         if is_baseline:
-            self.baseline_mask = scan.mask
-            self.tracker.spacing_mm = tuple(float(v) for v in scan.mask.GetSpacing()[::-1])  # k, j, i
+            self.baseline_mask = lesion_mask(scan)
+            self.tracker.spacing_mm = tuple(float(v) for v in scan.geometry.spacing[::-1])  # k, j, i
         if self.lesions == "labels":
             return label_decisions(scan, self.seen_labels, is_baseline)
         components = components_in_baseline(scan, self.baseline_mask, registration)
@@ -232,7 +251,7 @@ class SeriesTracker:
         The scan's row of the scans table and any warning are added to :attr:`scans` and :attr:`warnings`.
         """
         self._record_scan(date, organ, scan)
-        rows = scan.row_by_id
+        rows = measured_rows(scan)
         lesion_rows: list[dict[str, Any]] = []
         match_rows: list[dict[str, Any]] = []
         for d in self.decisions(date, scan, registration):
