@@ -305,3 +305,18 @@ def test_brain1_every_lesion_gets_the_right_status_at_every_scan(brain1_fragment
         assert rows.loc[ids["E"], "longest_diameter_mm"] == 0 and pd.isna(rows.loc[ids["E"], "merged_into"])
         methods = set(matches.method.dropna()) - {""}
         assert methods == {"overlap"}
+
+
+def test_a_merge_whose_carrier_is_in_pieces_names_the_fragment_row():
+    from respond.tracking.series import merged_into
+
+    # Lesions 1 and 2 coalesce into component "1"; lesion 1 also leaves a separate piece "2".
+    t = Tracker()
+    t.update([box("1", (0, 0, 0), (6, 6, 6)), box("2", (0, 0, 10), (6, 6, 16))])
+    decisions = t.update([box("1", (0, 0, 3), (6, 6, 14)), box("2", (8, 0, 0), (10, 2, 2))])
+    d = by_id(decisions)
+    assert d["1"].status == "merged" and d["1"].source_labels == ("1", "2")
+    assert d["2"].status == "merged" and d["2"].absorbed_into == "1"
+    # The carrier is written as fragments 1.1 (the coalesced component) and 1.2: lesion 2 merged into 1.1.
+    assert merged_into(d["2"], d) == "1.1"
+    assert merged_into(d["1"], d) is None

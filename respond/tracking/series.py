@@ -17,6 +17,9 @@ Rows of the lesion table (the shared contract of :data:`respond.tables.LESIONS`)
   engine's rule, not the tracker's;
 * a lesion merged into another: 0 mm with ``merged_into = <carrier id>``,
   status ``absent`` (not a disappearance: the criteria read it as merged);
+  when the carrier is itself written as fragments, ``merged_into`` names the
+  fragment row of the coalesced component (so it always names a row of that
+  date);
 * a disappeared lesion: 0 mm, status ``absent``.
 
 ``track_status`` repeats the match status on each row and ``source_labels``
@@ -127,9 +130,25 @@ def _measured_rows(rows: dict[str, dict[str, Any]], decision: Decision) -> list[
              "source_labels": label} for n, label in enumerate(labels, start=1)]
 
 
-def _zero_row(decision: Decision) -> dict[str, Any]:
+def _zero_row(decision: Decision, merged_into: str | None) -> dict[str, Any]:
     return {"lesion_id": decision.lesion_id, "longest_diameter_mm": 0.0, "short_axis_mm": 0.0, "volume_mm3": 0.0,
-            "n_slices": 0, "voxel_count": 0, "source_labels": "", "merged_into": decision.absorbed_into}
+            "n_slices": 0, "voxel_count": 0, "source_labels": "", "merged_into": merged_into}
+
+
+def merged_into(decision: Decision, decisions: dict[str, Decision]) -> str | None:
+    """The row id carrying a merged lesion's measurement: the carrier's id, or, when the carrier is written as
+    fragments, the fragment of the merged component that overlaps the lesion most; None when not merged."""
+    if decision.absorbed_into is None:
+        return None
+    carrier = decisions[decision.absorbed_into]
+    if len(carrier.source_labels) < 2:
+        return carrier.lesion_id
+    best = max(range(len(decision.via)), key=lambda n: (_nan_to_low(decision.overlap[n]), -n))
+    return fragment_id(carrier.lesion_id, carrier.source_labels.index(decision.via[best]) + 1)
+
+
+def _nan_to_low(x: float) -> float:
+    return x if math.isfinite(x) else -1.0
 
 
 def _nan(x: float | None) -> float:
@@ -254,14 +273,16 @@ class SeriesTracker:
         rows = measured_rows(scan)
         lesion_rows: list[dict[str, Any]] = []
         match_rows: list[dict[str, Any]] = []
-        for d in self.decisions(date, scan, registration):
+        decisions = self.decisions(date, scan, registration)
+        by_id = {d.lesion_id: d for d in decisions}
+        for d in decisions:
             self.organ_of.setdefault(d.lesion_id, organ)
             base = {"patient_id": self.patient_id, "date": date, "organ": self.organ_of[d.lesion_id],
                     "track_status": d.status}
             if d.source_labels:
                 lesion_rows += [{**row, **base, "status": "present"} for row in _measured_rows(rows, d)]
             else:
-                lesion_rows.append({**_zero_row(d), **base, "status": "absent"})
+                lesion_rows.append({**_zero_row(d, merged_into(d, by_id)), **base, "status": "absent"})
             match_rows.extend(_match_rows(self.patient_id, date, d))
         return lesion_rows, match_rows
 
