@@ -312,7 +312,7 @@ class Tracker:
         for a, b in centroid_pairs(pairs, free_lesions, free_comps, known, self.limits.max_distance_mm):
             decisions.append(_decision(ids[b], "matched", [components[a].source_label], pairs, [a], b, "centroid"))
             taken.add(components[a].source_label)
-        decisions += self._new(components, taken, {d.lesion_id for d in decisions}, baseline)
+        decisions += self._new(components, taken, {d.lesion_id for d in decisions})
         seen = {d.lesion_id for d in decisions}
         decisions += [Decision(lid, "disappeared") for lid in ids if lid not in seen]
         self._remember(decisions, components)
@@ -359,7 +359,8 @@ class Tracker:
                                     via=merged.source_labels, method=merged.method))
         return out
 
-    def _new(self, components: list[Component], taken: set[str], used: set[str], baseline: bool) -> list[Decision]:
+    def _new(self, components: list[Component], taken: set[str], used: set[str]) -> list[Decision]:
+        """Components not taken become new lesions with the next free integer ids."""
         out = []
         for comp in components:
             if comp.source_label not in taken:
