@@ -10,7 +10,8 @@ import sys
 import types
 import pandas as pd
 
-from respond.io.images import GEOMETRY_ATOL_MM, ImageSource
+from respond.io.geometry import GEOMETRY_ATOL_MM
+from respond.io.images import ImageSource
 from respond.measure.axial import AXIAL_TOLERANCE_DEG
 from respond.measure.instances import LesionMode
 from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION

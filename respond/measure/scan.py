@@ -18,7 +18,9 @@ import SimpleITK as sitk
 
 from respond.errors import RespondError
 from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
-from respond.io.images import GEOMETRY_ATOL_MM, Geometry, ImageSource, image_geometry, match_mask_to_grid, read_mask
+from respond.io.geometry import GEOMETRY_ATOL_MM, Geometry
+from respond.io.images import ImageSource, image_geometry, qform_sform_disagreement_mm
+from respond.io.masks import match_mask_to_grid, read_mask
 from respond.measure.axial import AXIAL_TOLERANCE_DEG, AxialFrame, axial_frame
 from respond.measure.instances import LesionInstance, LesionMode, find_lesions, segment_instances
 from respond.measure.lesion import measure_lesion
@@ -32,7 +34,8 @@ class ScanMeasurement:
     ``rows`` is the scan's lesion table (:data:`respond.tables.LESIONS` columns
     then the extra measurement columns), one row per instance in the same
     order. ``geometry`` is the grid of the instances' boxes; ``frame`` the
-    axial frame they were measured in.
+    axial frame they were measured in. Each row carries the mask header's QC
+    (``qform_sform_disagreement_mm``; blank for a DICOM SEG).
     """
 
     file: str | None
@@ -47,13 +50,14 @@ class ScanMeasurement:
 def _instances(mask: ImageSource, image: ImageSource | None, *, lesions: LesionMode, connectivity: int,
                label: int | None, geometry_atol: float, allow_resample_mask: bool, allow_float_mask: bool,
                allow_uneven_slices: bool, fractional_threshold: float | None,
-               ) -> tuple[Geometry, list[LesionInstance]]:
+               ) -> tuple[Geometry, list[LesionInstance], dict[str, Any]]:
+    """The grid, the lesion instances and the header QC columns of a mask."""
     file = None if isinstance(mask, sitk.Image) else os.fspath(mask)
     grid = None if image is None else image_geometry(image, allow_uneven_slices=allow_uneven_slices)
     if file is not None and is_dicom_seg(file):
         threshold = FRACTIONAL_THRESHOLD if fractional_threshold is None else fractional_threshold
         seg = read_seg(file, grid=grid, geometry_atol=geometry_atol, fractional_threshold=threshold)
-        return seg.geometry, segment_instances(seg, label=label)
+        return seg.geometry, segment_instances(seg, label=label), {"qform_sform_disagreement_mm": None}
     if grid is not None:  # only the image's grid matters: its header is read, not its voxels
         mask_image = match_mask_to_grid(mask, grid, geometry_atol=geometry_atol,
                                         allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask)
@@ -61,7 +65,8 @@ def _instances(mask: ImageSource, image: ImageSource | None, *, lesions: LesionM
         mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
     instances = find_lesions(sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity,
                              label=label, file=file)
-    return Geometry.from_image(mask_image, file=file), instances
+    header_qc = {"qform_sform_disagreement_mm": qform_sform_disagreement_mm(mask_image)}
+    return Geometry.from_image(mask_image, file=file), instances, header_qc
 
 
 def measure_scan(
@@ -88,7 +93,7 @@ def measure_scan(
     mask gives no instances (everything disappeared). A measurement error
     names the mask file.
     """
-    geometry, instances = _instances(
+    geometry, instances, header_qc = _instances(
         mask, image, lesions=lesions, connectivity=connectivity, label=label, geometry_atol=geometry_atol,
         allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
         allow_uneven_slices=allow_uneven_slices, fractional_threshold=fractional_threshold)
@@ -97,7 +102,7 @@ def measure_scan(
     rows = []
     for instance in instances:
         try:
-            rows.append({**measure_lesion(instance, geometry, frame), **instance.info})
+            rows.append({**measure_lesion(instance, geometry, frame), **instance.info, **header_qc})
         except RespondError as exc:
             if exc.file is None:
                 exc.file = file

@@ -128,7 +128,8 @@ def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, read=None) -> F
     paths; ``lesions``: the patient's lesion-table rows with measurement
     columns. A lesion absent or not seen at a date gets an empty cell that says so.
     """
-    from respond.io.images import read_image, read_mask
+    from respond.io.images import read_image
+    from respond.io.masks import read_mask
 
     read = read or {"image": read_image, "mask": read_mask}
     dates = sorted(set(str(d) for d in scans["date"]))
