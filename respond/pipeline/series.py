@@ -51,6 +51,7 @@ from respond.tracking import (
     check_link_patients,
     duplicate_mask_warnings,
     lesion_mask,
+    natural_key,
     read_links,
     read_manifest,
 )
@@ -428,14 +429,10 @@ def _result(output: _PatientOutput, failures: list[dict[str, Any]]) -> TrackResu
     )
 
 
-def _natural(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: (0, int(v), "") if str(v).isdigit() else (1, 0, str(v)))
-
-
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return frame.reset_index(drop=True)
-    keys = pd.DataFrame({"p": frame["patient_id"], "d": frame["date"], "l": _natural(frame["lesion_id"])})
+    keys = pd.DataFrame({"p": frame["patient_id"], "d": frame["date"], "l": frame["lesion_id"].map(natural_key)})
     order = keys.sort_values(["p", "d", "l"], kind="stable").index
     return frame.loc[order].reset_index(drop=True)
 

@@ -15,7 +15,7 @@ from respond.tracking.manifest import (
     read_links,
     read_manifest,
 )
-from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker
+from respond.tracking.matcher import Component, Decision, MatchLimits, Region, Tracker, natural_key
 from respond.tracking.series import (
     EMPTY_BASELINE_CHOICES,
     TRACK_COLUMNS,
@@ -44,6 +44,7 @@ __all__ = [
     "components_in_baseline",
     "duplicate_mask_warnings",
     "lesion_mask",
+    "natural_key",
     "read_links",
     "read_manifest",
 ]

@@ -37,6 +37,7 @@ reappears keeps its id:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
@@ -178,8 +179,10 @@ class _Known:
     order: int
 
 
-def _natural_key(lesion_id: str) -> tuple:
-    return (0, int(lesion_id), "") if lesion_id.isdigit() else (1, 0, lesion_id)
+def natural_key(lesion_id: object) -> tuple:
+    """Sort key of lesion ids in natural order: ``2`` < ``3`` < ``3.1`` < ``3.2`` < ``10`` < ``L1``."""
+    parts = re.split(r"(\d+)", str(lesion_id))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p)
 
 
 @dataclass
@@ -320,7 +323,7 @@ class Tracker:
         if baseline:
             decisions = [Decision(d.lesion_id, "baseline", d.source_labels, d.overlap, d.distance_mm,
                                   method=tuple("" for _ in d.source_labels)) for d in decisions]
-        return sorted(decisions, key=lambda d: _natural_key(d.lesion_id))
+        return sorted(decisions, key=lambda d: natural_key(d.lesion_id))
 
     def _allowed(self, components: list[Component], ids: list[str], links: dict[str, str],
                  unlinks: set[tuple[str, str]]) -> np.ndarray:
@@ -344,7 +347,7 @@ class Tracker:
     def _by_overlap(self, components: list[Component], ids: list[str], pairs: _Pairs) -> list[Decision]:
         out = []
         for lesions, comps in overlap_groups(pairs):
-            comps = sorted(comps, key=lambda a: _natural_key(components[a].source_label))
+            comps = sorted(comps, key=lambda a: natural_key(components[a].source_label))
             labels = [components[a].source_label for a in comps]
             if len(lesions) == 1:
                 status = "split" if len(comps) > 1 else "matched"
