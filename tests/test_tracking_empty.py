@@ -95,6 +95,10 @@ def test_assess_keeps_the_empty_baseline_and_its_warning(empty_baseline, tmp_pat
     warnings = pd.read_csv(tmp_path / "run" / "warnings.csv")
     assert "empty_baseline_mask" in set(warnings.code)
     assert "empty_baseline_mask" in set(result.warnings.code)
+    # The criteria assess from the lesion-free baseline: the lesion first seen later is new.
+    recist = result.timepoints[result.timepoints.criteria == "recist1.1"]
+    assert str(recist.date.iloc[0]) == "2024-01-01"
+    assert recist.overall_response.iloc[1] == "PD" and recist.new_lesions.iloc[1] == "yes"
 
 
 def respond_assess(manifest, out):

@@ -194,13 +194,14 @@ def assess(
     :func:`respond.track`). With ``out``, every table, ``run.json`` and (unless
     ``report=False``) ``report.html`` / ``responses.xlsx`` are written there.
     """
-    from respond.criteria import _resolve_criteria, evaluate
+    from respond.config import resolve_criteria
+    from respond.pipeline.evaluate import evaluate
     from respond.tracking.manifest import read_manifest
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     if lesions not in ("components", "labels"):
         raise ValueError(f"lesions must be 'components' or 'labels', got {lesions!r}")
-    chosen = _resolve_criteria(criteria, config)  # a bad configuration stops before any work
+    chosen = resolve_criteria(criteria, config)  # a bad configuration stops before any work
     scans = read_manifest(manifest, organ=organ, allow_outside=allow_outside)
     manifest_clinical = _manifest_clinical(manifest)
     if manifest_clinical is not None and clinical is not None:
@@ -245,7 +246,7 @@ def assess(
     if len(lesion_table):
         lesion_table = lesion_table[~lesion_table["patient_id"].isin(failed_imaging)]
         evaluation = evaluate(lesion_table, clinical=clinical_source, criteria=chosen, patients=patients,
-                              adjudications=adjudications)
+                              adjudications=adjudications, scans=_imaged_scans(parts["scans"], failed_imaging))
     else:
         evaluation = None
     stage_seconds["evaluate"] = time.perf_counter() - t0
@@ -295,6 +296,20 @@ def _tables(evaluation, parts, failures, scans) -> dict[str, pd.DataFrame]:
                                                     else str(Path(p).resolve()))
     tables["scans"] = _with_lesion_counts(scan_table, concat(parts["scans"], SCANS.empty()))
     return tables
+
+
+def _imaged_scans(frames: list[pd.DataFrame], failed: set) -> pd.DataFrame | None:
+    """The tracked scans (SCANS rows with a known region) for the criteria: a scan with lesion_count 0 is
+    "imaged, nothing found", so an empty baseline stays the baseline; None when no region is known."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    table = pd.concat(frames, ignore_index=True)
+    table = table[table["region"].notna() & ~table["patient_id"].isin(failed)].copy()
+    if table.empty:
+        return None
+    table["date"] = table["date"].map(lambda d: d.isoformat() if hasattr(d, "isoformat") else d)
+    return SCANS.conform(table, keep_extra=False)
 
 
 def _duplicate_masks(scans, hashes) -> pd.DataFrame:
