@@ -1,6 +1,8 @@
 """Lesion measurement from segmentation masks: the lesion table of one scan.
 
-``measure_mask`` is the public entry point (exported as ``respond.measure``).
+``measure_scan`` is the stage's entry point (instances and their rows, a
+:class:`ScanMeasurement`); ``measure_mask`` returns just the lesion table and
+is exported as ``respond.measure``.
 See :mod:`respond.measure.lesion` for the measurement conventions.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ from respond.io.images import ImageSource
 from respond.measure.axial import AXIAL_TOLERANCE_DEG
 from respond.measure.instances import LesionMode
 from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION
-from respond.measure.scan import ScanMeasurement, measure_scan
+from respond.measure.scan import MeasureOptions, ScanMeasurement, measure_scan
 from respond.measure.table import EXTRA_COLUMNS, write_lesion_csv
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "EXTRA_COLUMNS",
     "MEASURABLE_MM",
     "MESH_CONVENTION",
+    "MeasureOptions",
     "ScanMeasurement",
     "measure_mask",
     "measure_scan",
@@ -72,7 +75,12 @@ def measure_mask(
         26) of a binary mask is a lesion, ids ``"1"``, ``"2"``, … in raster
         order. ``"labels"``: each label value is a lesion, id = the value.
     label:
-        Only use this label value of the mask (segment number of a SEG).
+        Only use this label value of the mask (segment number of a SEG). It
+        must be a value the mask holds (a non-empty mask without it is refused
+        with the values it holds, code ``mask.label_absent``); 0 (background)
+        is refused.
+    geometry_atol:
+        Tolerance (mm) of the image/mask grid check; must be finite and ≥ 0.
     allow_uneven_slices:
         Accept a DICOM series ``image`` (or mask) with missing slices, placed
         at their true positions (see :mod:`respond.io.dicom`).
@@ -84,15 +92,18 @@ def measure_mask(
     pandas.DataFrame
         One row per lesion with the LESIONS columns (``longest_diameter_mm``,
         ``short_axis_mm``, ``n_slices``, ``volume_mm3`` mm³, endpoints in LPS mm,
-        QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. An empty
+        QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. A SEG read
+        without its image has ``touches_edge`` blank (unknown): its frames'
+        span is not the image's edge. An empty
         mask gives no rows (not an error: everything disappeared).
     """
-    return measure_scan(
-        mask, image, lesions=lesions, connectivity=connectivity, label=label, geometry_atol=geometry_atol,
+    options = MeasureOptions(
+        lesions=lesions, connectivity=connectivity, label=label, geometry_atol=geometry_atol,
         axial_tolerance_deg=axial_tolerance_deg, allow_resample_mask=allow_resample_mask,
         allow_float_mask=allow_float_mask, allow_uneven_slices=allow_uneven_slices,
-        fractional_threshold=fractional_threshold, patient_id=patient_id, date=date, organ=organ,
-    ).rows
+        fractional_threshold=fractional_threshold,
+    )
+    return measure_scan(mask, image, options, patient_id=patient_id, date=date, organ=organ).rows
 
 
 class _CallableModule(types.ModuleType):
