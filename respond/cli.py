@@ -165,7 +165,7 @@ def _print_summary(result) -> None:
 
 from respond.pipeline.summarize_command import summarize_command  # noqa: E402
 from respond.measure.command import measure_command  # noqa: E402
-from respond.lesions.command import track_command  # noqa: E402
+from respond.pipeline.track_command import track_command  # noqa: E402
 from respond.report.command import report_command  # noqa: E402
 from respond.pipeline.command import assess_command  # noqa: E402
 from respond.pipeline.outcomes_command import outcomes_command  # noqa: E402

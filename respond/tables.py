@@ -226,6 +226,10 @@ MATCHES: Final = Table(
         C("status", "str", "baseline / matched / new / disappeared / split / merged.", True),
         C("overlap", "float", "Dice overlap with the matched earlier lesion in the baseline frame."),
         C("distance_mm", "float", "Centroid distance to the matched earlier lesion in the baseline frame, mm."),
+        C("method", "str",
+          "How the component was matched: overlap (footprints within the match margin) / centroid (no overlap: "
+          "centroid distance within the lesion's own size) / link (manual) / label (labels mode); blank for a "
+          "baseline or new lesion."),
     ),
 )
 

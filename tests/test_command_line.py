@@ -15,7 +15,7 @@ import respond
 from respond.cli import main
 from respond.config import load_criteria
 from respond.errors import EXIT_CANNOT_START, EXIT_INTERRUPTED
-from respond.lesions.manifest import read_manifest
+from respond.tracking.manifest import read_manifest
 from respond.pipeline.console import best_response_lines
 from respond.results import Assessment
 

@@ -30,7 +30,8 @@ from respond.pipeline.cache import decode_patient_result, encode_patient_result
 from respond.pipeline.options import BatchOptions, ImagingOptions, ManifestOptions, split_keywords
 from respond.pipeline.provenance import assessment_run_info, path_sha256
 from respond.results import Assessment
-from respond.tables import BEST_RESPONSE, FAILURES, LESIONS, MATCHES, REGISTRATIONS, TARGETS, TIMEPOINTS
+from respond.tables import (BEST_RESPONSE, FAILURES, LESIONS, MATCHES, REGISTRATIONS, SCANS, TARGETS, TIMEPOINTS,
+                            WARNINGS)
 
 #: Manifest columns that carry clinical data for RANO-BM.
 CLINICAL_COLUMNS: Final = ("steroid_dose_mg", "clinical_status")
@@ -39,7 +40,7 @@ CACHE_DIR: Final = ".respond-cache"
 #: The worker function of one patient.
 PATIENT_JOB: Final = "respond.pipeline.patient:run_patient"
 #: Per-patient tables a worker returns.
-PATIENT_TABLES: Final = ("lesions", "matches", "registrations")
+PATIENT_TABLES: Final = ("lesions", "matches", "registrations", "scans", "warnings")
 
 
 def _now() -> str:
@@ -156,7 +157,7 @@ def assess(
     tables are written too (:mod:`respond.pipeline.outcomes`).
     """
     from respond.config import resolve_criteria
-    from respond.lesions.manifest import read_manifest
+    from respond.tracking.manifest import read_manifest
 
     started = _now()
     imaging, batch, reading = split_keywords(options, imaging=imaging, batch=batch, manifest=reading)
@@ -169,6 +170,7 @@ def assess(
         _clear_partial_files(out_dir)
     outcomes, hashes = _run_patients(scans, imaging, batch, out_dir)
     parts, failures, stage_seconds = _collect(outcomes, scans)
+    parts["warnings"].insert(0, _duplicate_masks(scans, hashes))
     clinical_source = _without(clinical_source, {e.patient_id for e in scans.failures})  # reported once, above
     evaluation = _evaluate(parts, failures, stage_seconds, chosen, clinical_source, patients, adjudications)
     result = _assessment(evaluation, parts, failures, scans, stage_seconds)
@@ -214,7 +216,8 @@ def _collect(outcomes, scans) -> tuple[dict[str, list[pd.DataFrame]], list[dict]
             continue
         value = outcome.value
         for name in parts:
-            parts[name].append(value[name])
+            if name in value:  # scans and warnings: absent from results stored before they existed
+                parts[name].append(value[name])
         failures.extend(value["failures"].to_dict("records"))
         for stage, seconds in value["seconds"].items():
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
@@ -233,7 +236,7 @@ def _evaluate(parts, failures, stage_seconds, chosen, clinical, patients, adjudi
     if len(lesion_table):
         lesion_table = lesion_table[~lesion_table["patient_id"].isin(failed_imaging)]
         evaluation = evaluate(lesion_table, clinical=clinical, criteria=chosen, patients=patients,
-                              adjudications=adjudications)
+                              adjudications=adjudications, scans=_imaged_scans(parts["scans"], failed_imaging))
     stage_seconds["evaluate"] = time.perf_counter() - t0
     return evaluation
 
@@ -243,12 +246,45 @@ def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else empty
 
 
-def _scan_table(scans) -> pd.DataFrame:
-    """The manifest as used, with absolute paths."""
+def _scan_table(scans, tracked: pd.DataFrame) -> pd.DataFrame:
+    """The manifest as used, with absolute paths, the SCANS columns first (region and lesion_count from
+    tracking; 0 = imaged, nothing found), then the manifest's own columns (mask, image, organ)."""
     table = scans.frame.drop(columns="_row").copy()
     for column in ("mask", "image"):
         table[column] = table[column].map(lambda p: None if _optional_path(p) is None else str(Path(p).resolve()))
-    return table
+    counts = tracked[["patient_id", "date", "region", "lesion_count"]].drop_duplicates(["patient_id", "date"])
+    merged = table.merge(counts, on=["patient_id", "date"], how="left")
+    merged["lesion_count"] = merged["lesion_count"].astype("Int64")
+    return SCANS.conform(merged)
+
+
+def _imaged_scans(frames: list[pd.DataFrame], failed: set) -> pd.DataFrame | None:
+    """The tracked scans (SCANS rows with a known region) for the criteria: a scan with lesion_count 0 is
+    "imaged, nothing found", so an empty baseline stays the baseline; None when no region is known."""
+    table = _concat(frames, SCANS.empty())
+    table = table[table["region"].notna() & ~table["patient_id"].isin(failed)].copy()
+    if table.empty:
+        return None
+    table["date"] = table["date"].map(lambda d: d.isoformat() if hasattr(d, "isoformat") else d)
+    return SCANS.conform(table, keep_extra=False)
+
+
+def _duplicate_masks(scans, hashes) -> pd.DataFrame:
+    """Warnings for masks with the same content at two dates or for two patients (from the scans' hashes)."""
+    from respond.tracking.manifest import duplicate_mask_warnings
+
+    rows = duplicate_mask_warnings(scans.frame, {key: value[0] for key, value in hashes.items()})
+    return WARNINGS.conform(pd.DataFrame(rows), keep_extra=False) if rows else WARNINGS.empty()
+
+
+def _warnings(evaluation, parts) -> pd.DataFrame | None:
+    """The imaging warnings (empty masks, duplicate masks) followed by the criteria's warnings."""
+    imaging = _concat(parts["warnings"], WARNINGS.empty())
+    criteria = getattr(evaluation, "warnings", None) if evaluation is not None else None
+    frames = [f for f in (imaging, criteria) if isinstance(f, pd.DataFrame) and len(f)]
+    if not frames:
+        return criteria if isinstance(criteria, pd.DataFrame) else None
+    return WARNINGS.conform(pd.concat(frames, ignore_index=True), keep_extra=False)
 
 
 def _assessment(evaluation, parts, failures, scans, stage_seconds) -> Assessment:
@@ -262,11 +298,12 @@ def _assessment(evaluation, parts, failures, scans, stage_seconds) -> Assessment
     else:
         tables.update(lesions=LESIONS.empty(), timepoints=TIMEPOINTS.empty(), best_response=BEST_RESPONSE.empty(),
                       targets=TARGETS.empty())
+    tables["warnings"] = _warnings(evaluation, parts)
     return Assessment(
         **tables,
         matches=_concat(parts["matches"], MATCHES.empty()),
         registrations=_concat(parts["registrations"], REGISTRATIONS.empty()),
         failures=FAILURES.conform(pd.DataFrame(failures), keep_extra=False) if failures else FAILURES.empty(),
-        scans=_scan_table(scans),
+        scans=_scan_table(scans, _concat(parts["scans"], SCANS.empty())),
         stage_seconds=stage_seconds,
     )

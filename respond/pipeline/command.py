@@ -54,6 +54,9 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
 @click.option("--allow-implausible", is_flag=True, help="Use registrations that fail the plausibility checks.")
 @click.option("--allow-uneven-slices", is_flag=True,
               help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
+@click.option("--empty-baseline", type=click.Choice(["assess", "fail"]), default="assess", show_default=True,
+              help="An empty baseline mask: assess the patient from that lesion-free baseline (later lesions are "
+                   "new; warning empty_baseline_mask) or fail the patient.")
 @click.option("--report/--no-report", "make_report", default=True, show_default=True,
               help="Write report.html and responses.xlsx.")
 @click.option("--progress/--no-progress", default=None,

@@ -32,6 +32,8 @@ class ImagingOptions:
     float-typed masks whose values are whole numbers; ``allow_implausible``
     uses registrations that fail the plausibility checks;
     ``allow_uneven_slices`` accepts DICOM series with missing slices.
+    ``empty_baseline``: ``assess`` (an empty baseline mask is a lesion-free
+    baseline, with the warning ``empty_baseline_mask``) or ``fail``.
     """
 
     lesions: str = "components"
@@ -40,8 +42,11 @@ class ImagingOptions:
     allow_float_mask: bool = False
     allow_implausible: bool = False
     allow_uneven_slices: bool = False
+    empty_baseline: str = "assess"
 
     def __post_init__(self) -> None:
+        if self.empty_baseline not in ("assess", "fail"):
+            raise ValueError(f"empty_baseline must be 'assess' or 'fail', got {self.empty_baseline!r}")
         if self.lesions not in LESION_MODES:
             raise ValueError(f"lesions must be 'components' or 'labels', got {self.lesions!r}")
         if self.transform not in TRANSFORMS:

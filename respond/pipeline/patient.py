@@ -31,12 +31,12 @@ def _inject_fault(patient_id: str) -> None:
 def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     """Read, register, track and measure one patient's scans.
 
-    Returns the patient's ``lesions``, ``matches``, ``registrations`` and
-    ``failures`` tables and ``seconds`` per stage. Transforms are written to
+    Returns the patient's ``lesions``, ``matches``, ``registrations``,
+    ``scans``, ``warnings`` and ``failures`` tables and ``seconds`` per stage. Transforms are written to
     ``payload["transforms_dir"]`` (one ITK file per follow-up) when it is set.
     """
-    from respond.lesions import track
-    from respond.lesions.manifest import Manifest
+    from respond.pipeline.series import track
+    from respond.tracking.manifest import Manifest
 
     started = time.perf_counter()
     _inject_fault(payload["patient_id"])
@@ -47,18 +47,18 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     options = ImagingOptions(**payload["options"])
     result = track(manifest, lesions=options.lesions, transform=options.transform,
                    allow_resample_mask=options.allow_resample_mask, allow_implausible=options.allow_implausible,
-                   allow_uneven_slices=options.allow_uneven_slices, allow_float_mask=options.allow_float_mask)
+                   allow_uneven_slices=options.allow_uneven_slices, allow_float_mask=options.allow_float_mask,
+                   empty_baseline=options.empty_baseline)
     if payload.get("transforms_dir"):
-        from respond.lesions.series import _write_transform, transform_file
+        from respond.pipeline.series import write_transforms
 
-        out_dir = Path(payload["transforms_dir"]).parent  # transform_file() names paths under transforms/
-        for (pid, date), transform in result.transforms.items():
-            _write_transform(transform, out_dir / transform_file(pid, date))
+        # transform_file() names paths under transforms/
+        write_transforms(result.transforms, Path(payload["transforms_dir"]).parent)
     register = float(pd.to_numeric(result.registrations.get("seconds"), errors="coerce").fillna(0).sum()) \
         if len(result.registrations) else 0.0
     seconds = {"read": 0.0, "register": register, "track": 0.0, "measure": 0.0, **result.seconds}
     seconds["other (worker)"] = max(0.0, time.perf_counter() - started - sum(seconds.values()))
     return {
         "lesions": result.lesions, "matches": result.matches, "registrations": result.registrations,
-        "failures": result.failures, "seconds": seconds,
+        "failures": result.failures, "seconds": seconds, "scans": result.scans, "warnings": result.warnings,
     }

@@ -1,16 +1,16 @@
-"""``respond.track``: register and match each patient's scans (:func:`respond.lesions.track`), saying so when
+"""``respond.track``: register and match each patient's scans (:func:`respond.pipeline.series.track`), saying so when
 every patient failed."""
 from __future__ import annotations
 
 import warnings
 from typing import Any
 
-from respond.lesions import TrackResult
-from respond.lesions import track as track_series
+from respond.pipeline.series import TrackResult
+from respond.pipeline.series import track as track_series
 
 
 def track(manifest: Any, **options: Any) -> TrackResult:
-    """Track the lesions of every patient of a manifest (see :func:`respond.lesions.track` for the options).
+    """Track the lesions of every patient of a manifest (see :func:`respond.pipeline.series.track` for the options).
 
     When no patient could be tracked but some failed, a :class:`UserWarning`
     says so: an empty lesion table must not pass for a cohort without lesions.
