@@ -10,6 +10,7 @@ Public API::
     respond.track("manifest.csv", out="out/")        # register + match a patient series → lesion table
     respond.km(result.events, "ipfs", "rano-bm")     # lifelines KaplanMeierFitter
     respond.summarize(out_dir_or_result, rate_times_months=[6, 12], death_is_event=False)
+    respond.outcomes(result, patients=patients_frame, treatments=treatments_frame)   # OS, indices, Cox, BED
     respond.plots.waterfall(result)                  # figures (matplotlib Figures)
 
 Names are imported on first use, so that ``import respond`` (and every
@@ -25,21 +26,23 @@ __version__ = "0.1.0"
 _API = {
     "Criteria": ("respond.config", "Criteria"),
     "load_criteria": ("respond.config", "load_criteria"),
-    "Evaluation": ("respond.criteria", "Evaluation"),
+    "Evaluation": ("respond.results", "Evaluation"),
     "evaluate": ("respond.pipeline.evaluate", "evaluate"),
     "evaluate_sdtm": ("respond.pipeline.evaluate", "evaluate_sdtm"),
     "assess": ("respond.pipeline", "assess"),
-    "Assessment": ("respond.pipeline", "Assessment"),
+    "Assessment": ("respond.results", "Assessment"),
+    "ImagingOptions": ("respond.pipeline", "ImagingOptions"),
+    "BatchOptions": ("respond.pipeline", "BatchOptions"),
     "km": ("respond.endpoints", "km"),
-    "summarize": ("respond.endpoints", "summarize"),
-    "track": ("respond.lesions", "track"),
+    "summarize": ("respond.pipeline", "summarize"),
+    "track": ("respond.pipeline", "track"),
 }
 
-__all__ = sorted(_API) + ["measure", "plots", "__version__"]
+__all__ = sorted(_API) + ["measure", "outcomes", "plots", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plots", "measure"):  # respond.measure is a callable package (measure_mask)
+    if name in ("plots", "measure", "outcomes"):  # callable packages: measure_mask, compute_outcomes
         return importlib.import_module(f"respond.{name}")
     if name in _API:
         module, attribute = _API[name]

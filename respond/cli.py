@@ -2,7 +2,8 @@
 
 Exit codes: 0 every patient assessed; 3 some patients failed (results for
 the others are written, failures are in ``failures.csv``); 2 the run could not
-start (bad arguments, configuration or table).
+start (bad arguments, configuration or table, a missing optional dependency);
+130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -12,12 +13,28 @@ from pathlib import Path
 import click
 
 from respond import __version__
-from respond.errors import EXIT_CANNOT_START, EXIT_OK, EXIT_SOME_FAILED, RespondError
+from respond.errors import EXIT_CANNOT_START, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, RespondError
 from respond.io.paths import check_output_dir
 
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Commands that can be continued after an interruption, and how.
+RESUMABLE = {"assess": "--resume continues it"}
+
+
+class _Commands(click.Group):
+    """The command group; Ctrl-C ends any command with exit code 130 and one line saying so (no traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            how = RESUMABLE.get(ctx.invoked_subcommand or "")
+            click.echo("interrupted" + (f"; {how}" if how else ""), err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="respond")
 def main() -> None:
     """respond: tumour response assessment (RECIST 1.1, RANO-BM) from lesion tables and masks."""
@@ -42,6 +59,9 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table: patient_id, lesion_id, date, finding (tumor / radionecrosis / "
                    "pseudoprogression); overrides the imaging call of lesion local control.")
+@click.option("--treatments", type=click.Path(dir_okay=False, path_type=Path),
+              help="Treatments table (patient_id, lesion_id, date, total_dose_gy, fractions, technique, ...): "
+                   "with it, or with clinical columns in --patients, the study-outcome tables are written too.")
 @click.option("--scans", type=click.Path(dir_okay=False, path_type=Path),
               help="Scans table: patient_id, date, region (brain, chest, ... whole_body), optional visit and "
                    "lesion_count (0 = imaged, nothing found). Lesions in a region not imaged are not evaluated.")
@@ -54,8 +74,8 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--report/--no-report", "make_report", default=False, show_default=True,
               help="Also write report.html and responses.xlsx.")
 def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinical: Path | None,
-             patients: Path | None, adjudications: Path | None, scans: Path | None, criteria: tuple[str, ...],
-             configs: tuple[Path, ...], out: Path, make_report: bool) -> None:
+             patients: Path | None, adjudications: Path | None, treatments: Path | None, scans: Path | None,
+             criteria: tuple[str, ...], configs: tuple[Path, ...], out: Path, make_report: bool) -> None:
     """Apply RECIST 1.1 / RANO-BM to a lesion table (or SDTM TU/TR) and write the response tables.
 
     With --sdtm and an RS dataset, rs_comparison.csv lists where respond's
@@ -82,6 +102,7 @@ def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinic
     paths = result.write(out)
     _print_summary(result)
     click.echo(f"results written to {out}/ ({', '.join(p.name for p in paths.values())})")
+    _write_outcomes(out, result, patients, treatments)
     if make_report:
         from respond.report import write_report
 
@@ -108,10 +129,28 @@ def export_sdtm_command(run_dir: Path, out: Path, criteria: str, study_id: str, 
 
     try:
         check_output_dir(out, what="--out folder")
-        paths = export_sdtm(run_dir, out, criteria=criteria, study_id=study_id, xpt=xpt)
+        from respond.config import PRESET_IDS
+
+        preset = criteria.strip().lower()  # preset ids are case-insensitive (RECIST1.1)
+        paths = export_sdtm(run_dir, out, criteria=preset if preset in PRESET_IDS else criteria,
+                            study_id=study_id, xpt=xpt)
     except RespondError as exc:
         _fail_to_start(exc)
     click.echo(f"SDTM written to {out}/ ({', '.join(p.name for p in paths.values())})")
+
+
+def _write_outcomes(out: Path, result, patients: Path | None, treatments: Path | None) -> None:
+    from respond.pipeline.outcomes import outcomes_after_run
+
+    try:
+        outcome = outcomes_after_run(out, result, patients=patients, treatments=treatments)
+    except RespondError as exc:
+        _fail_to_start(exc)
+    if outcome is not None:
+        click.echo(f"study outcomes written to {out}/ (indices, outcomes, cox, doses, cumulative_incidence)")
+        if len(outcome.failures):
+            click.echo(f"{outcome.failures['patient_id'].nunique()} patient(s) left out of the outcomes: see "
+                       f"{out / 'outcome_failures.csv'}", err=True)
 
 
 def _print_summary(result) -> None:
@@ -119,24 +158,27 @@ def _print_summary(result) -> None:
     if best.empty:
         click.echo("no patient assessed")
         return
-    table = best.pivot(index="patient_id", columns="criteria", values="best_overall_response").fillna("")
-    click.echo("Best overall response")
-    click.echo(table.to_string())
+    from respond.pipeline.console import best_response_lines
+
+    for line in best_response_lines(best):
+        click.echo(line)
     if len(result.warnings):
         click.echo(f"{len(result.warnings)} warning(s): see warnings.csv")
 
 
-from respond.endpoints.command import summarize_command  # noqa: E402
+from respond.pipeline.summarize_command import summarize_command  # noqa: E402
 from respond.measure.command import measure_command  # noqa: E402
-from respond.lesions.command import track_command  # noqa: E402
+from respond.pipeline.track_command import track_command  # noqa: E402
 from respond.report.command import report_command  # noqa: E402
 from respond.pipeline.command import assess_command  # noqa: E402
+from respond.pipeline.outcomes_command import outcomes_command  # noqa: E402
 
 main.add_command(summarize_command, "summarize")
 main.add_command(measure_command, "measure")
 main.add_command(track_command, "track")
 main.add_command(report_command, "report")
 main.add_command(assess_command, "assess")
+main.add_command(outcomes_command, "outcomes")
 
 
 if __name__ == "__main__":  # pragma: no cover

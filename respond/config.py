@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import errno
 import functools
 import hashlib
 import json
@@ -364,7 +365,7 @@ def preset_path(preset_id: str) -> Path:
 
 
 def load_criteria(source: str | Path | Mapping[str, Any] | Criteria) -> Criteria:
-    """Load and validate criteria from a preset id, a YAML path or a mapping.
+    """Load and validate criteria from a preset id (any case), a YAML path or a mapping.
 
     A YAML document may contain ``extends: <preset id or path>``: its keys are
     then merged over that base (section by section).
@@ -374,14 +375,31 @@ def load_criteria(source: str | Path | Mapping[str, Any] | Criteria) -> Criteria
     if isinstance(source, Mapping):
         return _build(dict(source), origin="<mapping>")
     text = str(source)
-    path = preset_path(text) if text in PRESET_IDS else Path(text)
+    preset = text.strip().lower()  # preset ids are case-insensitive: RECIST1.1, Rano-BM
+    path = preset_path(preset) if preset in PRESET_IDS else Path(text)
     return _build(_read_yaml(path), origin=str(path))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    from respond.io.paths import is_file
+def _is_criteria_file(path: Path) -> bool:
+    """``Path.is_file`` that raises :class:`ConfigError` instead of an OSError (e.g. a name over 255 bytes).
 
-    if not is_file(path, error=ConfigError, what="criteria file"):
+    The same codes as :mod:`respond.io.paths` (``path.too_long``, ``path.inaccessible``), which the
+    other readers use; config is core and does not import io.
+    """
+    try:
+        return path.is_file()
+    except OSError as exc:
+        text = str(path)
+        shown = text if len(text) <= 200 else f"{text[:100]}…({len(text) - 200} characters)…{text[-100:]}"
+        if exc.errno == errno.ENAMETOOLONG:
+            raise ConfigError("criteria file name is too long for the file system; shorten it",
+                              code="path.too_long", file=shown) from None
+        raise ConfigError(f"cannot access the criteria file ({exc.strerror})", code="path.inaccessible",
+                          file=shown) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not _is_criteria_file(path):
         raise ConfigError(
             "criteria file not found; give a preset id "
             f"({', '.join(PRESET_IDS)}) or the path of a YAML file",

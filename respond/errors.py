@@ -61,12 +61,10 @@ class RespondError(Exception):
         return prefix + (f"{', '.join(where)}: " if where else "") + self.message
 
     def as_record(self) -> dict[str, Any]:
-        """The error as a row of the ``failures`` table (without ``stage``)."""
-        return {
-            "patient_id": self.patient_id,
-            "error_code": self.code,
-            "message": str(self),
-        }
+        """The error as a row of the ``failures`` table (without ``stage``; see :func:`failure_row`)."""
+        row = failure_row(self)
+        del row["stage"]
+        return row
 
 
 def format_values(values: Iterable[Any], limit: int = 5, *, sep: str = ", ", unit: str | None = None) -> str:
@@ -151,9 +149,54 @@ class RegistrationError(RespondError, RuntimeError):
     default_code = "registration.failed"
 
 
+class MissingDependencyError(RespondError, ImportError):
+    """An optional dependency needed for the requested feature is not installed; the message names the extra."""
+
+    default_code = "setup.missing_dependency"
+
+
+def failure_row(error: BaseException, *, stage: str | None = None, patient_id: Any = None) -> dict[str, Any]:
+    """The one way an error becomes a row of the ``failures`` table: ``patient_id, stage, error_code, message``.
+
+    A :class:`RespondError` keeps its code and message; ``stage`` is the one
+    given, else the error's ``stage`` attribute, else the first part of its
+    code (``image`` for ``image.unreadable``). Any other exception is a bug:
+    code ``internal.<ExceptionType>`` and a message naming the file and line
+    where it happened, asking for a report. ``patient_id`` fills in a patient
+    the error does not name.
+    """
+    if isinstance(error, RespondError):
+        return {"patient_id": error.patient_id if error.patient_id is not None else patient_id,
+                "stage": stage or getattr(error, "stage", None) or error.code.split(".")[0],
+                "error_code": error.code, "message": str(error)}
+    import traceback
+
+    last = traceback.format_exception_only(type(error), error)[-1].strip()
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" in {frames[-1].filename.replace(chr(92), '/').rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return {"patient_id": patient_id, "stage": stage or getattr(error, "stage", None) or "internal",
+            "error_code": f"internal.{type(error).__name__}",
+            "message": f"unexpected error{where}: {last}; please report it with this message"}
+
+
+def failure_rows(errors: Iterable[RespondError], *, stage: str) -> list[dict[str, Any]]:
+    """One ``failures`` row per patient for several errors: the first error's code, every message joined by `` | ``."""
+    by_patient: dict[Any, list[RespondError]] = {}
+    for error in errors:
+        by_patient.setdefault(error.patient_id, []).append(error)
+    rows = []
+    for pid, found in by_patient.items():
+        row = failure_row(found[0], stage=stage, patient_id=pid)
+        row["message"] = " | ".join(str(e) for e in found)
+        rows.append(row)
+    return rows
+
+
 #: Exit code of every command when every patient was assessed.
 EXIT_OK = 0
 #: Exit code when the run could not start (bad argument, configuration or table).
 EXIT_CANNOT_START = 2
 #: Exit code when some patients failed; the others' results are written.
 EXIT_SOME_FAILED = 3
+#: Exit code after Ctrl-C (128 + SIGINT, the shell convention).
+EXIT_INTERRUPTED = 130

@@ -129,7 +129,7 @@ def test_interrupted_run_resumes_to_identical_tables(cohort, tmp_path):
                            start_new_session=True)
     cache = out / ".respond-cache"
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and len(list(cache.glob("*.pkl"))) < 2 and run.poll() is None:
+    while time.monotonic() < deadline and len(list(cache.glob("*.json"))) < 2 and run.poll() is None:
         time.sleep(0.05)
     try:
         os.killpg(run.pid, signal.SIGKILL)  # kill -9 of the run and its workers, mid-run
@@ -156,3 +156,25 @@ def test_dask_executor_gives_the_same_tables(cohort, tmp_path):
     dask = respond.assess(manifest, out=tmp_path / "dask", workers=2, executor="dask", report=False, progress=False)
     assert local.n_failed == dask.n_failed == 0
     assert _tables(tmp_path / "local") == _tables(tmp_path / "dask")
+
+
+def test_resume_refuses_a_tampered_store_entry_and_recomputes_that_patient_only(cohort, tmp_path):
+    import json
+
+    files, clean, folder = cohort
+    out = tmp_path / "out"
+    shutil.copytree(folder / "out", out)
+    entries = sorted((out / ".respond-cache").glob("*.json"))
+    assert len(entries) == 20 and not list((out / ".respond-cache").glob("*.pkl"))
+    entry = json.loads(entries[0].read_text())
+    lesions = entry["value"]["tables"]["lesions"]
+    column = [c["name"] for c in lesions["columns"]].index("longest_diameter_mm")
+    lesions["rows"][0][column] = "__import__('os').system('echo owned')"  # text where tables.py wants mm
+    entries[0].write_text(json.dumps(entry))
+    with pytest.warns(RuntimeWarning, match=f"{entry['patient_id']} refused"):
+        resumed = respond.assess(files.manifest, out=out, patients=files.patients, workers=2, resume=True,
+                                 report=False, progress=False)
+    assert resumed.run_info["counts"]["patients_reused"] == 19
+    pd.testing.assert_frame_equal(resumed.best_response, clean.best_response)
+    assert json.loads(entries[0].read_text())["value"]["tables"]["lesions"]["rows"][0][column] != \
+        lesions["rows"][0][column]  # the recomputed result replaced the tampered entry

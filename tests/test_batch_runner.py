@@ -40,8 +40,9 @@ def test_resume_reuses_results_and_retries_failures_only_when_asked(tmp_path):
 
 def test_damaged_cache_entry_is_recomputed(tmp_path):
     jobs = _jobs(("A", "echo", {"x": 1}))
-    (tmp_path / "k-A.pkl").write_bytes(b"not a pickle")
-    out = run_jobs(jobs, cache_dir=tmp_path, resume=True, progress=False)
+    (tmp_path / "k-A.json").write_bytes(b"not json")
+    with pytest.warns(RuntimeWarning, match="refused"):
+        out = run_jobs(jobs, cache_dir=tmp_path, resume=True, progress=False)
     assert out[0].ok and not out[0].cached
 
 

@@ -53,6 +53,6 @@ def test_criteria_on_dataframes_with_file_io_patched_to_fail(monkeypatch):
 def test_criteria_package_imports_no_io_or_pipeline():
     code = ("import sys, respond.criteria; "
             "print(sorted(m for m in sys.modules if m.startswith(('respond.io', 'respond.pipeline', "
-            "'respond.endpoints', 'respond.measure', 'respond.lesions', 'respond.report'))))")
+            "'respond.endpoints', 'respond.measure', 'respond.tracking', 'respond.report'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -252,7 +252,8 @@ def test_segment_lesion_ids_stay_unique():
 
 
 def test_manifest_date_from_seg_header(phantom, tmp_path):
-    from respond.lesions import read_manifest, track
+    from respond import track
+    from respond.tracking import read_manifest
 
     rows = []
     baseline = phantom["image_of"](phantom["a"])

@@ -147,7 +147,7 @@ def test_bad_adjudication_rows_name_file_row_and_value(tmp_path):
     ("X,A,2024-05-01,tumor\n", "patient X is not in the lesion table"),
 ])
 def test_adjudication_checks(tmp_path, text, match):
-    from respond.endpoints.adjudications import read_adjudications_table
+    from respond.io.adjudications import read_adjudications_table
     from respond.io.lesion_table import read_lesion_table
 
     path = tmp_path / "adj.csv"

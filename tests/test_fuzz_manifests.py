@@ -78,7 +78,7 @@ def _damage(rows: list[list[str]], kind: str, rnd: random.Random) -> list[list[s
     elif kind == "duplicate_column":
         rows[0][rnd.choice([1, 2, 3])] = "patient_id"
     elif kind == "nan_marker":
-        rows[target][rnd.choice([0, 1])] = rnd.choice(["NaN", "NA", "null"])  # organ: see the xfail test below
+        rows[target][rnd.choice([0, 1])] = rnd.choice(["NaN", "NA", "null"])  # organ: see the marker test below
     elif kind == "missing_file":
         rows[target][2] = rows[target][2].replace(".nii.gz", "-missing.nii.gz")
     return rows
@@ -92,8 +92,6 @@ def test_damaged_manifests_are_never_silent(masks, kind, seed):
     assert not outcome.silent, (kind, outcome.output)
 
 
-@pytest.mark.xfail(strict=False, reason="manifest rows (tracking area): a mask path with a name over 255 bytes "
-                                        "raises OSError from Path.exists and stops the whole track run")
 def test_overlong_mask_name_fails_only_its_patient(masks):
     rows = _rows(masks)
     rows[1][2] = str(masks / ("x" * 300 + ".nii.gz"))
@@ -101,8 +99,6 @@ def test_overlong_mask_name_fails_only_its_patient(masks):
     assert outcome.exit_code == 3 and set(outcome.failures["patient_id"]) == {"P1"}
 
 
-@pytest.mark.xfail(strict=False, reason="manifest rows (tracking area): the same mask file for two dates or two "
-                                        "patients is not yet refused or warned")
 @pytest.mark.parametrize("where", ["two_dates", "two_patients"])
 def test_the_same_mask_for_two_scans_is_never_silent(masks, where):
     rows = _rows(masks)
@@ -112,8 +108,6 @@ def test_the_same_mask_for_two_scans_is_never_silent(masks, where):
     assert not _track(masks, rows).silent
 
 
-@pytest.mark.xfail(strict=False, reason="manifest reader (tracking area): an organ cell 'NA'/'null' is taken as "
-                                        "an organ named 'na' (found by RESPOND_FUZZ=long)")
 @pytest.mark.parametrize("marker", ["NA", "null", "None"])
 def test_missing_value_marker_as_organ_is_never_silent(masks, marker):
     rows = _rows(masks)

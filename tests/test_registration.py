@@ -177,7 +177,7 @@ def test_mask_alignment_undoes_a_finest_level_that_made_it_worse(tmp_path):
     ill-posed there); the level is undone and the patient is tracked instead of failing."""
     import pandas as pd
 
-    from respond.lesions import track
+    from respond import track
     from respond.testing.cohort import write_cohort
 
     files = write_cohort(tmp_path, 12, spacing_mm=5.0, images=False)

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import respond
-from respond.lesions import Component, MatchLimits, Region, Tracker, track
+from respond import track
+from respond.tracking import Component, MatchLimits, Region, Tracker
 from respond.measure import measure_mask
 from respond.measure.instances import find_lesions
 from respond.registration import RegistrationSettings, transform_error_mm
@@ -32,6 +33,12 @@ def box(label: str, lo, hi, centroid=None) -> Component:
     lo, hi = np.asarray(lo), np.asarray(hi)
     c = (lo + hi - 1) / 2.0 if centroid is None else np.asarray(centroid, float)
     return Component(label, Region(lo, np.ones(tuple(hi - lo), bool), c.astype(float), float(np.prod(hi - lo))))
+
+
+def big(component: Component, volume_mm3: float = 1000.0) -> Component:
+    """The component with a native volume of ``volume_mm3`` (its size bounds a centroid match)."""
+    component.region.weight = volume_mm3
+    return component
 
 
 def by_id(decisions):
@@ -60,13 +67,16 @@ def test_match_new_disappear_and_reappear_keeps_the_id():
 
 
 def test_distance_is_the_fallback_without_overlap():
+    # A 10 mm cube (equivalent-sphere diameter 12.4 mm); the follow-up is a 2 mm cube 5 mm beyond its
+    # face (outside the 3 mm margin), centroid 10 mm away: within the lesion's own size → centroid match.
     t = Tracker(MatchLimits(max_distance_mm=10.0))
-    t.update([box("1", (0, 0, 0), (4, 4, 4))])
-    d = by_id(t.update([box("1", (8, 0, 0), (12, 4, 4))]))  # no overlap, centroid 8 mm away
-    assert d["1"].status == "matched" and d["1"].overlap == (0.0,) and d["1"].distance_mm[0] == pytest.approx(8.0)
+    t.update([box("1", (0, 0, 0), (10, 10, 10))])
+    d = by_id(t.update([box("1", (14, 4, 4), (16, 6, 6))]))
+    assert d["1"].status == "matched" and d["1"].overlap == (0.0,) and d["1"].distance_mm[0] == pytest.approx(10.0)
+    assert d["1"].method == ("centroid",)
     t = Tracker(MatchLimits(max_distance_mm=5.0))
-    t.update([box("1", (0, 0, 0), (4, 4, 4))])
-    d = by_id(t.update([box("1", (8, 0, 0), (12, 4, 4))]))
+    t.update([box("1", (0, 0, 0), (10, 10, 10))])
+    d = by_id(t.update([box("1", (14, 4, 4), (16, 6, 6))]))
     assert d["1"].status == "disappeared" and d["2"].status == "new"
 
 
@@ -74,8 +84,9 @@ def test_assignment_is_optimal_not_greedy():
     # Earlier lesions at x = 0 and x = 9 (centroids); now at x = 5 and x = 14. Greedy on the first
     # component (5 mm from both... nearest 0 → 5, 9 → 4) would take lesion 2 and leave lesion 1 unmatched
     # (14 mm > 10 mm away); the optimal assignment shifts both by 5 mm.
+    # Lesions of 1 cm³ (equivalent diameter 12.4 mm), so a 5 mm centroid shift is within their size.
     t = Tracker(MatchLimits(max_distance_mm=10.0))
-    t.update([box("1", (0, 0, 0), (1, 1, 1), (0, 0, 0)), box("2", (50, 0, 0), (51, 1, 1), (9, 0, 0))])
+    t.update([big(box("1", (0, 0, 0), (1, 1, 1), (0, 0, 0))), big(box("2", (50, 0, 0), (51, 1, 1), (9, 0, 0)))])
     d = by_id(t.update([box("1", (70, 0, 0), (71, 1, 1), (5, 0, 0)), box("2", (90, 0, 0), (91, 1, 1), (14, 0, 0))]))
     assert d["1"].source_labels == ("1",) and d["2"].source_labels == ("2",)
     assert d["1"].status == d["2"].status == "matched"
@@ -130,7 +141,7 @@ def test_component_outside_the_baseline_field_of_view_matches_by_distance():
     assert d["1"].status == "matched" and d["1"].distance_mm[0] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("kwargs", [{"min_overlap": 0.0}, {"min_split_overlap": 1.5}, {"max_distance_mm": -1}])
+@pytest.mark.parametrize("kwargs", [{"margin_mm": -1.0}, {"margin_mm": math.nan}, {"max_distance_mm": -1}])
 def test_match_limits_are_validated(kwargs):
     with pytest.raises(ValueError):
         MatchLimits(**kwargs)
@@ -162,6 +173,11 @@ def _components(scan):
     return out
 
 
+def parent_ids(lesions: pd.DataFrame) -> pd.Series:
+    """Each row's tracked lesion: ``fragment_of`` for a fragment, else ``lesion_id``."""
+    return lesions["fragment_of"].where(lesions["fragment_of"].notna(), lesions["lesion_id"])
+
+
 def test_every_lesion_keeps_its_true_identity_at_every_scan(series, tracked):
     result, _ = tracked
     assert result.failures.empty
@@ -175,7 +191,7 @@ def test_every_lesion_keeps_its_true_identity_at_every_scan(series, tracked):
                 continue
             truth = series.true_ids(n, comps[row.source_label])
             first = min(truth, key=series.lesion_ids.index)  # a merged component carries the first lesion's id
-            if row.lesion_id in set(measured.lesion_id):
+            if row.lesion_id in set(parent_ids(measured)):  # measured itself or through its fragments
                 assert identity.setdefault(row.lesion_id, first) == first, (scan.date, row)
             else:  # absorbed by a merge: its true lesion is one of the component's others
                 assert row.status == "merged" and identity[row.lesion_id] in truth - {first}, (scan.date, row)
@@ -184,7 +200,7 @@ def test_every_lesion_keeps_its_true_identity_at_every_scan(series, tracked):
         assert {lid: statuses.get(lid) for lid in expected} == expected, scan.date
     # One tracked id per true lesion (A–F), none invented.
     assert sorted(identity.values()) == sorted(series.lesion_ids)
-    assert len(identity) == result.lesions.lesion_id.nunique()
+    assert len(identity) == parent_ids(result.lesions).nunique()
 
 
 def test_recovered_transforms_are_within_1mm_at_the_lesions(series, tracked):
@@ -207,20 +223,28 @@ def test_lesion_table_carries_native_diameters(series, tracked):
                 assert row.longest_diameter_mm == 0.0 and row.status == "absent" and row.volume_mm3 == 0.0
                 continue
             assert row.status == "present"
-            expected = sum(native.loc[label, "longest_diameter_mm"] for label in labels)
-            assert row.longest_diameter_mm == pytest.approx(expected, abs=1e-9)
-            assert row.volume_mm3 == pytest.approx(sum(native.loc[label, "volume_mm3"] for label in labels))
-            assert row.fragments == len(labels)
-        assert set(rows.lesion_id) == set(lesions.lesion_id[lesions.date <= scan.date])  # a row per known lesion
+            assert len(labels) == 1  # one row per component: a split lesion's fragments are rows of their own
+            assert row.longest_diameter_mm == native.loc[labels[0], "longest_diameter_mm"]
+            assert row.volume_mm3 == native.loc[labels[0], "volume_mm3"]
+        # A row (or fragment rows) per known lesion.
+        assert set(parent_ids(rows)) == set(parent_ids(lesions[lesions.date <= scan.date]))
 
 
-def test_split_row_sums_fragments_and_matches_the_analytic_size(series, tracked):
+def test_split_lesion_is_written_as_fragments_matching_the_analytic_size(series, tracked):
+    # Contract of the lesion table (issue 13, fragments): a split lesion is one row per fragment with
+    # fragment_of = the parent, and no row of the parent at that date; the sum is the criteria's rule.
     result, _ = tracked
     split = result.lesions[result.lesions.track_status == "split"]
-    assert len(split) == 2 and (split.fragments == 2).all()
-    # Two spheres of radius 6 mm: each longest diameter is 12 mm within a voxel (3 mm), so the sum is 24 ± 6 mm.
-    for ld in split.longest_diameter_mm:
-        assert abs(ld - 24.0) <= 2 * 3.0
+    assert len(split) == 4 and split.fragment_of.notna().all()
+    for (date, parent), fragments in split.groupby(["date", "fragment_of"]):
+        assert sorted(fragments.lesion_id) == [f"{parent}.1", f"{parent}.2"]
+        assert not ((result.lesions.date == date) & (result.lesions.lesion_id == parent)).any()
+        # Two spheres of radius 6 mm: each longest diameter is 12 mm within a voxel (3 mm).
+        for ld in fragments.longest_diameter_mm:
+            assert abs(ld - 12.0) <= 3.0
+    merged = result.lesions[result.lesions.merged_into.notna()]
+    assert len(merged) == 2 and (merged.longest_diameter_mm == 0).all()
+    assert (merged.track_status == "merged").all()
 
 
 def test_sagittal_scan_is_measured_on_an_axial_reformat(series, tracked):
@@ -237,7 +261,7 @@ def test_outputs_are_written_and_evaluate_reads_the_lesion_table(tracked, tmp_pa
         assert (out / name).is_file()
     matches = pd.read_csv(out / "matches.csv", dtype=str, keep_default_na=False)
     assert list(matches.columns) == ["patient_id", "date", "lesion_id", "source_label", "status", "overlap",
-                                     "distance_mm"]
+                                     "distance_mm", "method"]
     registrations = pd.read_csv(out / "registrations.csv")
     follow = registrations[registrations.method == "image"]
     assert len(follow) == 3 and follow.plausible.all()

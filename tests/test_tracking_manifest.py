@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from respond.cli import main
 from respond.errors import InputTableError
-from respond.lesions import read_links, read_manifest, track
+from respond import track
+from respond.tracking import read_links, read_manifest
 from respond.registration import RegistrationSettings
 from respond.testing.series import default_series
 
@@ -244,5 +245,5 @@ def test_cli_exit_codes(folder):
     run = CliRunner().invoke(main, ["track", str(partly), "--out", str(folder / "o2")])
     assert run.exit_code == 3
     assert "missing.nii.gz" in pd.read_csv(folder / "o2" / "failures.csv").message.iloc[0]
-    run = CliRunner().invoke(main, ["track", str(partly), "--out", str(folder / "o3"), "--min-overlap", "2"])
+    run = CliRunner().invoke(main, ["track", str(partly), "--out", str(folder / "o3"), "--match-margin-mm", "-2"])
     assert run.exit_code == 2

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from respond.lesions import track
+from respond import track
 from respond.measure import measure_mask
 from respond.registration import transform_error_mm
 from respond.testing.series import rigid_transform

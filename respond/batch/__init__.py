@@ -1,4 +1,4 @@
 """Batch execution: one isolated process per patient, timeouts, resume, local pool or Dask."""
-from respond.batch.runner import Job, Outcome, outcomes_failures, run_isolated, run_jobs
+from respond.batch.runner import Job, Outcome, outcomes_failures, require_executor, run_isolated, run_jobs
 
-__all__ = ["Job", "Outcome", "outcomes_failures", "run_isolated", "run_jobs"]
+__all__ = ["Job", "Outcome", "outcomes_failures", "require_executor", "run_isolated", "run_jobs"]

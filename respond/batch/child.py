@@ -13,10 +13,9 @@ import importlib
 import pickle
 import sys
 import time
-import traceback
 
 from respond.batch.runner import Job, Outcome
-from respond.errors import RespondError
+from respond.errors import failure_row
 from respond.io.writers import atomic_write
 
 
@@ -28,17 +27,10 @@ def call(job: Job) -> Outcome:
         function = getattr(importlib.import_module(module_name), name)
         value = function(job.payload)
         return Outcome(job.patient_id, value=value, seconds=time.monotonic() - started)
-    except RespondError as exc:
-        stage = getattr(exc, "stage", None) or exc.code.split(".")[0]
-        return Outcome(job.patient_id, failure={"stage": stage, "error_code": exc.code, "message": str(exc)},
-                       seconds=time.monotonic() - started)
-    except Exception as exc:  # noqa: BLE001 - one patient's bug must not stop the batch
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        return Outcome(job.patient_id, failure={
-            "stage": getattr(exc, "stage", "internal"), "error_code": f"internal.{type(exc).__name__}",
-            "message": f"unexpected error in {where.filename.rsplit('/', 1)[-1]}:{where.lineno}: {last}; "
-                       "please report it with this message"}, seconds=time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - one patient's error or bug must not stop the batch
+        row = failure_row(exc)
+        del row["patient_id"]
+        return Outcome(job.patient_id, failure=row, seconds=time.monotonic() - started)
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,10 @@
   resumed run (after Ctrl-C, ``kill -9`` or a crash) reuses them and computes
   only what is missing or changed. Failures are reused too unless
   ``retry_failed``. Outcomes are written atomically, so a killed run never
-  leaves a half-written one.
+  leaves a half-written one. The store holds JSON data only, validated on
+  load: whoever can write into the output folder cannot make a resumed run
+  execute anything (pickle is used only between this process and the
+  workers it starts, through files in a private temporary folder).
 - **Reproducible**: workers run ITK single-threaded by default, so that a
   patient's registration — and so every table — is the same bit for bit on
   every run; parallelism comes from running patients side by side.
@@ -21,6 +24,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import signal
@@ -28,11 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Final, Iterable, Sequence
 
 from respond.batch.progress import progress_bar
+from respond.errors import MissingDependencyError
 from respond.io.writers import atomic_write
 
 #: Seconds between checks of running worker processes.
@@ -78,23 +84,65 @@ class _Running:
     started: float = field(default_factory=time.monotonic)
 
 
+#: Format tag of a stored outcome; an entry without it is refused.
+CACHE_FORMAT: Final = "respond-outcome/1"
+#: Keys of a stored outcome (JSON object).
+_ENTRY_KEYS: Final = frozenset({"format", "patient_id", "key", "failure", "seconds", "value"})
+#: Keys of a stored failure.
+_FAILURE_KEYS: Final = frozenset({"stage", "error_code", "message"})
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
 def _cache_file(cache_dir: Path | None, job: Job) -> Path | None:
-    return None if cache_dir is None else cache_dir / f"{job.key}.pkl"
+    return None if cache_dir is None else cache_dir / f"{job.key}.json"
 
 
-def _load_cached(path: Path | None, job: Job, *, retry_failed: bool) -> Outcome | None:
+def _entry(outcome: Outcome, job: Job, encode: Callable[[Any], Any]) -> str:
+    """A stored outcome as JSON text: data only, never code."""
+    return json.dumps({"format": CACHE_FORMAT, "patient_id": outcome.patient_id, "key": job.key,
+                       "failure": outcome.failure, "seconds": outcome.seconds,
+                       "value": None if not outcome.ok else encode(outcome.value)}, allow_nan=False)
+
+
+def _parse_entry(text: str, job: Job, decode: Callable[[Any], Any]) -> Outcome:
+    """The outcome stored in ``text``; ValueError when it is not exactly what :func:`_entry` writes for ``job``."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or set(data) != _ENTRY_KEYS or data["format"] != CACHE_FORMAT:
+        raise ValueError("not a stored outcome of this respond version")
+    if data["patient_id"] != job.patient_id or data["key"] != job.key:
+        raise ValueError("stored for another patient or other inputs")
+    failure = data["failure"]
+    if failure is not None and (not isinstance(failure, dict) or set(failure) != _FAILURE_KEYS
+                                or not all(isinstance(v, str) for v in failure.values())):
+        raise ValueError("malformed failure")
+    if not isinstance(data["seconds"], (int, float)):
+        raise ValueError("malformed seconds")
+    value = decode(data["value"]) if failure is None else None
+    return Outcome(job.patient_id, value=value, failure=failure, seconds=float(data["seconds"]), cached=True)
+
+
+def _load_cached(path: Path | None, job: Job, *, retry_failed: bool,
+                 decode: Callable[[Any], Any] = _identity) -> Outcome | None:
+    """The stored outcome of ``job``, or None when there is none, it is refused, or a failure is to be retried.
+
+    A stored entry is JSON validated field by field (and ``decode`` validates
+    the value): anything else — a damaged, tampered or foreign file — is
+    refused with a warning and the patient is computed again. Nothing stored
+    is ever executed or unpickled.
+    """
     if path is None or not path.is_file():
         return None
     try:
-        with path.open("rb") as handle:
-            outcome = pickle.load(handle)
-    except Exception:  # a damaged cache entry is recomputed, never trusted
-        return None
-    if not isinstance(outcome, Outcome) or outcome.patient_id != job.patient_id:
+        outcome = _parse_entry(path.read_text(encoding="utf-8"), job, decode)
+    except Exception as exc:  # noqa: BLE001 - a bad entry is recomputed, never trusted
+        warnings.warn(f"stored result {path.name} of patient {job.patient_id} refused ({exc}); "
+                      "the patient is computed again", RuntimeWarning, stacklevel=3)
         return None
     if not outcome.ok and retry_failed:
         return None
-    outcome.cached = True
     return outcome
 
 
@@ -155,9 +203,29 @@ def _finish(run: _Running, *, timed_out: bool, timeout_s: float | None) -> Outco
             path.unlink(missing_ok=True)
 
 
-def _store(outcome: Outcome, path: Path | None) -> None:
+def _store(outcome: Outcome, job: Job, path: Path | None, encode: Callable[[Any], Any]) -> None:
     if path is not None and not outcome.cached:
-        atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(outcome)))
+        text = _entry(outcome, job, encode)
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def require_executor(executor: str) -> None:
+    """Check, before any work, that ``executor`` can run here.
+
+    Raises :class:`~respond.errors.MissingDependencyError` naming the extra to
+    install when the dask executor's dependencies are missing, and ValueError
+    for an unknown executor.
+    """
+    if executor == "local":
+        return
+    if executor != "dask":
+        raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "the dask executor needs dask.distributed, which is not installed: "
+            "pip install 'respond[distributed]'", code="setup.missing_dependency") from None
 
 
 def run_jobs(
@@ -173,6 +241,8 @@ def run_jobs(
     progress: bool | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     threads_per_worker: int | None = 1,
+    encode: Callable[[Any], Any] = _identity,
+    decode: Callable[[Any], Any] = _identity,
 ) -> list[Outcome]:
     """Run every job in its own process; outcomes in the order of ``jobs``.
 
@@ -185,25 +255,23 @@ def run_jobs(
     patient finishes. ``threads_per_worker`` caps ITK's threads in each
     worker (default 1: ITK's multi-threaded registration is not bit-for-bit
     reproducible, and parallelism comes from the workers); None leaves
-    ITK's default.
+    ITK's default. ``encode`` turns a job's value into JSON data for the
+    store and ``decode`` turns it back, validating it (raise on anything
+    unexpected: the entry is then refused and the job run again); the
+    default stores values that are JSON data already.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    require_executor(executor)
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-    outcomes: dict[int, Outcome] = {}
-    pending: list[int] = []
-    for i, job in enumerate(jobs):
-        hit = _load_cached(_cache_file(cache, job), job, retry_failed=retry_failed) if resume else None
-        if hit is not None:
-            outcomes[i] = hit
-        else:
-            pending.append(i)
+    outcomes = _reusable(jobs, cache, retry_failed=retry_failed, decode=decode) if resume else {}
+    pending = [i for i in range(len(jobs)) if i not in outcomes]
     with progress_bar(total=len(jobs), initial=len(outcomes), enabled=progress) as bar:
         def done(i: int, outcome: Outcome) -> None:
             outcomes[i] = outcome
-            _store(outcome, _cache_file(cache, jobs[i]))
+            _store(outcome, jobs[i], _cache_file(cache, jobs[i]), encode)
             bar.update(1)
             if on_outcome is not None:
                 on_outcome(outcome)
@@ -215,6 +283,17 @@ def run_jobs(
         else:
             raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
     return [outcomes[i] for i in range(len(jobs))]
+
+
+def _reusable(jobs: Sequence[Job], cache: Path | None, *, retry_failed: bool,
+              decode: Callable[[Any], Any]) -> dict[int, Outcome]:
+    """The stored outcomes that a resumed run reuses, by job index."""
+    found = {}
+    for i, job in enumerate(jobs):
+        hit = _load_cached(_cache_file(cache, job), job, retry_failed=retry_failed, decode=decode)
+        if hit is not None:
+            found[i] = hit
+    return found
 
 
 def _run_local(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,
@@ -259,10 +338,9 @@ def run_isolated(job: Job, timeout_s: float | None = None, threads: int | None =
 
 def _run_dask(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s: float | None,
               scheduler: Any, done: Callable[[int, Outcome], None], threads: int | None) -> None:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise RuntimeError("the dask executor needs dask.distributed: pip install 'respond[distributed]'") from None
+    require_executor("dask")
+    from dask.distributed import Client, LocalCluster, as_completed
+
     cluster = None
     own_client = not isinstance(scheduler, Client)
     if isinstance(scheduler, Client):

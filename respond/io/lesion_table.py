@@ -26,6 +26,7 @@ import pandas as pd
 from respond.config import normalise_organ
 from respond.errors import InputTableError, RespondError
 from respond.io.paths import check_input_file
+from respond.tables import as_date  # noqa: F401 - re-exported: one date coercion for every reader
 from respond.tables import (
     CLINICAL,
     CLINICAL_STATUSES,
@@ -266,17 +267,6 @@ def check_unknown_columns(frame: pd.DataFrame, table: Table, name: str, *, extra
     return [{"patient_id": None, "criteria": None, "code": "unknown_column",
              "message": f"{table.name} table {name}: column(s) {shown} are not {table.name} columns and "
                         "were ignored"}]
-
-
-def as_date(value: Any) -> dt.date | None:
-    """A :class:`datetime.date` from a date, datetime or pandas Timestamp; None for anything else."""
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return None
 
 
 class RowParser:
@@ -681,3 +671,23 @@ def read_patients_table(source: TableSource) -> ReadResult:
     check_duplicates(frame, ["patient_id"], parser)
     return finish(frame, parser, name, warnings)
 
+
+
+# --- entry points for the other table readers (respond.io.clinical_tables) ---------------------------
+
+def open_table(source: TableSource, table: Table) -> tuple[pd.DataFrame, RowParser, str]:
+    """Load ``source`` as text cells, check ``table``'s required columns and patient ids.
+
+    Returns the frame (with ``_row``), a row parser recording per-patient
+    problems, and the source name; finish with :func:`close_table`.
+    """
+    frame, name, _ = load_table(source, table)
+    require_columns(frame, table, name)
+    frame["patient_id"] = patient_ids(frame, name)
+    return frame, RowParser(name), name
+
+
+def close_table(frame: pd.DataFrame, parser: RowParser, name: str, keys: list[str]) -> ReadResult:
+    """Check duplicate rows on ``keys`` and drop the patients with problems (see :class:`ReadResult`)."""
+    check_duplicates(frame, keys, parser)
+    return finish(frame, parser, name)

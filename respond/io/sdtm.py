@@ -48,6 +48,7 @@ import pandas as pd
 
 from respond.errors import InputTableError, RespondError
 from respond.io.paths import is_file
+from respond.io.runs import read_run_table
 from respond.io.writers import atomic_write, write_csv
 
 #: TR test codes read as measurements, and the lesion-table column each fills.
@@ -538,14 +539,9 @@ def export_sdtm(run_dir: str | Path, out_dir: str | Path, *, criteria: str = "re
                 study_id: str = "RESPOND", xpt: bool = False) -> dict[str, Path]:
     """Write TU, TR, RS (CSV, and .xpt with ``xpt``) from the outputs of a run in ``run_dir``."""
     run = Path(run_dir)
-    tables = {}
-    for name in ("lesions", "targets", "timepoints", "best_response"):
-        path = run / f"{name}.csv"
-        if not path.is_file():
-            raise InputTableError(f"{name}.csv not found: give the output folder of respond evaluate or assess",
-                                  code="sdtm.run_incomplete", file=str(path))
-        tables[name] = pd.read_csv(path, dtype={"patient_id": str, "lesion_id": str})
-        tables[name] = tables[name].astype(object).where(tables[name].notna(), None)
+    tables = {name: read_run_table(run, name, required=True, code="sdtm.run_incomplete",
+                                   hint="give the output folder of respond evaluate or assess")
+              for name in ("lesions", "targets", "timepoints", "best_response")}
     if criteria not in set(tables["timepoints"]["criteria"]):
         raise InputTableError(f"criteria '{criteria}' is not in this run (found: "
                               f"{', '.join(sorted(set(tables['timepoints']['criteria'])))})",

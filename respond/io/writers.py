@@ -107,7 +107,7 @@ def write_json(data: Any, path: str | os.PathLike) -> Path:
 
 
 def describe_inputs(sources: dict[str, Any]) -> dict[str, str]:
-    """Provenance of a run's input tables: ``"path sha256:<hex>"`` per file, ``"<DataFrame>"`` for frames.
+    """Provenance of a run's input tables: ``"absolute path sha256:<hex>"`` per file, ``"<DataFrame>"`` for frames.
 
     Sources that are None are left out.
     """
@@ -118,7 +118,7 @@ def describe_inputs(sources: dict[str, Any]) -> dict[str, str]:
         if hasattr(source, "columns"):  # a DataFrame given from Python
             out[key] = "<DataFrame>"
         else:
-            out[key] = f"{source} sha256:{file_sha256(source)}"
+            out[key] = f"{Path(source).resolve()} sha256:{file_sha256(source)}"  # absolute: works from any folder
     return out
 
 
@@ -129,3 +129,18 @@ def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: handle.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def path_sha256(path: str | Path | None) -> str | None:
+    """SHA-256 of a file's bytes, or of every file of a folder (a DICOM series) in name order; None for
+    None or a path that is neither."""
+    if path is None or (isinstance(path, float) and path != path):
+        return None
+    p = Path(path)
+    if p.is_dir():
+        digest = hashlib.sha256()
+        for child in sorted(x for x in p.rglob("*") if x.is_file()):
+            digest.update(child.relative_to(p).as_posix().encode())
+            digest.update(file_sha256(child).encode())
+        return digest.hexdigest()
+    return file_sha256(p) if p.is_file() else None

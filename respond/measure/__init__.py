@@ -1,32 +1,34 @@
 """Lesion measurement from segmentation masks: the lesion table of one scan.
 
-``measure_mask`` is the public entry point (exported as ``respond.measure``).
+``measure_scan`` is the stage's entry point (instances and their rows, a
+:class:`ScanMeasurement`); ``measure_mask`` returns just the lesion table and
+is exported as ``respond.measure``.
 See :mod:`respond.measure.lesion` for the measurement conventions.
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 import types
 import pandas as pd
-import SimpleITK as sitk
 
-from respond.io.geometry import GEOMETRY_ATOL_MM, Geometry
-from respond.io.images import ImageSource, image_geometry, qform_sform_disagreement_mm
-from respond.io.masks import match_mask_to_grid, read_mask
-from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
-from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
-from respond.measure.instances import LesionMode, find_lesions, segment_instances
-from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION, measure_lesion
-from respond.measure.table import EXTRA_COLUMNS, lesion_frame, write_lesion_csv
+from respond.io.geometry import GEOMETRY_ATOL_MM
+from respond.io.images import ImageSource
+from respond.measure.axial import AXIAL_TOLERANCE_DEG
+from respond.measure.instances import LesionMode
+from respond.measure.lesion import MEASURABLE_MM, MESH_CONVENTION
+from respond.measure.scan import MeasureOptions, ScanMeasurement, measure_scan
+from respond.measure.table import EXTRA_COLUMNS, write_lesion_csv
 
 __all__ = [
     "AXIAL_TOLERANCE_DEG",
     "EXTRA_COLUMNS",
     "MEASURABLE_MM",
     "MESH_CONVENTION",
+    "MeasureOptions",
+    "ScanMeasurement",
     "measure_mask",
+    "measure_scan",
     "write_lesion_csv",
 ]
 
@@ -73,7 +75,12 @@ def measure_mask(
         26) of a binary mask is a lesion, ids ``"1"``, ``"2"``, … in raster
         order. ``"labels"``: each label value is a lesion, id = the value.
     label:
-        Only use this label value of the mask (segment number of a SEG).
+        Only use this label value of the mask (segment number of a SEG). It
+        must be a value the mask holds (a non-empty mask without it is refused
+        with the values it holds, code ``mask.label_absent``); 0 (background)
+        is refused.
+    geometry_atol:
+        Tolerance (mm) of the image/mask grid check; must be finite and ≥ 0.
     allow_uneven_slices:
         Accept a DICOM series ``image`` (or mask) with missing slices, placed
         at their true positions (see :mod:`respond.io.dicom`).
@@ -85,36 +92,18 @@ def measure_mask(
     pandas.DataFrame
         One row per lesion with the LESIONS columns (``longest_diameter_mm``,
         ``short_axis_mm``, ``n_slices``, ``volume_mm3`` mm³, endpoints in LPS mm,
-        QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. An empty
+        QC flags, …) and :data:`EXTRA_COLUMNS`; status ``present``. A SEG read
+        without its image has ``touches_edge`` blank (unknown): its frames'
+        span is not the image's edge. An empty
         mask gives no rows (not an error: everything disappeared).
     """
-    file = None if isinstance(mask, sitk.Image) else os.fspath(mask)
-    if file is not None and is_dicom_seg(file):
-        grid = None if image is None else image_geometry(image, allow_uneven_slices=allow_uneven_slices)
-        threshold = FRACTIONAL_THRESHOLD if fractional_threshold is None else fractional_threshold
-        seg = read_seg(file, grid=grid, geometry_atol=geometry_atol, fractional_threshold=threshold)
-        geometry = seg.geometry
-        instances = segment_instances(seg, label=label)
-        header_qc = {"qform_sform_disagreement_mm": None}
-    else:
-        if image is not None:
-            # Only the image's grid matters: its header is read, not its voxels.
-            mask_image = match_mask_to_grid(
-                mask, image_geometry(image, allow_uneven_slices=allow_uneven_slices), geometry_atol=geometry_atol,
-                allow_resample_mask=allow_resample_mask, allow_float_mask=allow_float_mask,
-            )
-        else:
-            mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
-        geometry = Geometry.from_image(mask_image, file=file)
-        header_qc = {"qform_sform_disagreement_mm": qform_sform_disagreement_mm(mask_image)}
-        instances = find_lesions(
-            sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
-        )
-    frame = axial_frame(geometry, tolerance_deg=axial_tolerance_deg)
-    rows = [{**measure_lesion(instance, geometry, frame), **instance.info, **header_qc} for instance in instances]
-    if isinstance(date, str):
-        date = dt.date.fromisoformat(date)
-    return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)
+    options = MeasureOptions(
+        lesions=lesions, connectivity=connectivity, label=label, geometry_atol=geometry_atol,
+        axial_tolerance_deg=axial_tolerance_deg, allow_resample_mask=allow_resample_mask,
+        allow_float_mask=allow_float_mask, allow_uneven_slices=allow_uneven_slices,
+        fractional_threshold=fractional_threshold,
+    )
+    return measure_scan(mask, image, options, patient_id=patient_id, date=date, organ=organ).rows
 
 
 class _CallableModule(types.ModuleType):

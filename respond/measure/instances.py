@@ -76,33 +76,42 @@ def find_lesions(
     mask that also holds organs). In ``components`` mode a mask with more than
     one non-zero value is refused unless ``label`` says which one to use, so
     that separate structures are never silently merged.
+
+    The mask is split into independent regions first (groups of touching
+    :data:`BLOCK_VOXELS`-voxel blocks holding foreground), and only the
+    regions are labelled: the result is that of labelling the whole array.
     """
     if lesions not in ("components", "labels"):
         raise ValueError(f"lesions must be 'components' or 'labels', got {lesions!r}")
     labels = np.asarray(labels)
-    # Work inside the box holding all non-zero voxels: full-size temporary arrays are slow.
-    outer = nonzero_box(labels)
-    if outer is None:
-        return []
-    offset = np.array([s.start for s in outer])
-    labels = labels[outer]
-    foreground = labels != 0 if label is None else labels == label
-    if not foreground.any():
+    if lesions == "labels":
+        _check_label_values(labels)
+    if label is not None:
+        if label == 0:
+            raise MaskValueError("label 0 is the background, not a lesion: name a lesion's label value",
+                                 code="mask.label_background", file=file, value=0)
+        if not _representable(label, labels.dtype):
+            return []  # no voxel can hold it (e.g. -1 or 10**20 in a uint8 mask)
+    foreground = labels if label is None else labels == label
+    regions = independent_regions(foreground)
+    if not regions:
         return []
     if lesions == "labels":
-        return _label_instances(np.where(foreground, labels, 0), offset)
-    values = np.unique(labels[foreground])
-    if len(values) > 1:
-        shown = ", ".join(str(int(v)) for v in values[:10])
-        raise MaskValueError(
-            f"components mode expects a binary mask, but the mask holds labels {shown}"
-            + (" …" if len(values) > 10 else "")
-            + "; use lesions='labels' (--lesions labels) or choose one label (--label N)",
-            code="mask.multilabel",
-            file=file,
-            value=[int(v) for v in values[:10]],
-        )
-    return _component_instances(foreground, int(values[0]), connectivity, offset)
+        return _label_instances(labels, regions, label)
+    structure = structuring_element(connectivity)
+    values: set = set()
+    found = []
+    for region in regions:
+        box, inside = _tight_region(foreground, region)
+        if label is None:
+            held = labels[box][inside]
+            values.update((held.min().item(), held.max().item()))
+        found += _components(inside, box, structure)
+    if label is None and len(values) > 1:
+        _refuse_multilabel(labels, file)
+    value = int(label) if label is not None else int(values.pop())
+    found.sort(key=lambda item: item[0])  # raster order of each lesion's first voxel, as in one labelling
+    return [LesionInstance(str(n), value, box, mask) for n, (_, box, mask) in enumerate(found, start=1)]
 
 
 def segment_instances(seg, *, label: int | None = None) -> list[LesionInstance]:
@@ -135,26 +144,143 @@ def nonzero_box(array: np.ndarray) -> tuple[slice, ...] | None:
     return (slice(int(k[0]), int(k[-1]) + 1), slice(int(j[0]), int(j[-1]) + 1), slice(int(i[0]), int(i[-1]) + 1))
 
 
-def _shift(box: tuple[slice, ...], offset: np.ndarray) -> tuple[slice, slice, slice]:
-    return tuple(slice(s.start + int(o), s.stop + int(o)) for s, o in zip(box, offset))  # type: ignore[return-value]
+#: Edge (voxels) of the blocks by which a mask is split into independent regions before labelling.
+BLOCK_VOXELS: Final = 8
 
 
-def _component_instances(binary: np.ndarray, value: int, connectivity: int, offset: np.ndarray) -> list[LesionInstance]:
-    numbered, _ = ndimage.label(binary, structure=structuring_element(connectivity))
-    return [
-        LesionInstance(str(n), value, _shift(box, offset), numbered[box] == n)
-        for n, box in enumerate(ndimage.find_objects(numbered), start=1)
-        if box is not None
-    ]
+def _block_any(array: np.ndarray, block: int) -> np.ndarray:
+    """Which ``block``³ blocks of a 3D array hold a non-zero value (the last blocks may be partial)."""
+    if array.dtype.kind not in "bu":
+        array = array != 0
+    out = array
+    for axis in range(3):
+        n = out.shape[axis]
+        full = n // block * block
+        moved = np.moveaxis(out, axis, 0)
+        parts = [moved[:full].reshape(full // block, block, *moved.shape[1:]).max(axis=1)] if full else []
+        if full < n:
+            parts.append(moved[full:].max(axis=0, keepdims=True))
+        out = np.moveaxis(np.concatenate(parts) if len(parts) > 1 else parts[0], 0, axis)
+    return out != 0
 
 
-def _label_instances(labels: np.ndarray, offset: np.ndarray) -> list[LesionInstance]:
+def independent_regions(foreground: np.ndarray) -> list[tuple[tuple[slice, slice, slice], np.ndarray | None]]:
+    """Boxes of the groups of 26-touching non-empty blocks of a 3D array, in raster order.
+
+    Two voxels in different groups are never neighbours (their blocks do not
+    touch), so each group can be labelled on its own. Each item is the
+    group's box (slices) and, when blocks of other groups lie inside that
+    box, a boolean mask of the group's own blocks over the box (else None).
+    """
+    if foreground.ndim != 3 or foreground.size == 0:
+        return []
+    occupied = _block_any(foreground, BLOCK_VOXELS)
+    groups, _ = ndimage.label(occupied, structure=np.ones((3, 3, 3), bool))
+    regions = []
+    for n, coarse in enumerate(ndimage.find_objects(groups), start=1):
+        if coarse is None:
+            continue
+        box = tuple(slice(c.start * BLOCK_VOXELS, min(c.stop * BLOCK_VOXELS, size))
+                    for c, size in zip(coarse, foreground.shape))
+        own = groups[coarse] == n
+        mask = None
+        if np.count_nonzero(groups[coarse]) != np.count_nonzero(own):
+            mask = own
+            for axis, s in enumerate(box):
+                mask = np.repeat(mask, BLOCK_VOXELS, axis=axis)
+            mask = mask[tuple(slice(0, s.stop - s.start) for s in box)]
+        regions.append((box, mask))
+    return regions
+
+
+def _region_foreground(foreground: np.ndarray, region) -> np.ndarray:
+    box, own = region
+    crop = foreground[box]
+    crop = crop if crop.dtype == bool else crop != 0
+    return crop if own is None else crop & own
+
+
+def _tight_region(foreground: np.ndarray, region) -> tuple[tuple[slice, slice, slice], np.ndarray]:
+    """The region's box shrunk to its foreground, and the boolean foreground in that box."""
+    box, _ = region
+    inside = _region_foreground(foreground, region)
+    tight = nonzero_box(inside)
+    assert tight is not None, "a region holds foreground"
+    shifted = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight))
+    return shifted, inside[tight]  # type: ignore[return-value]
+
+
+def _components(inside: np.ndarray, box: tuple[slice, ...], structure: np.ndarray):
+    """(raster key of the first voxel, box in the array, cropped mask) of each component in a box."""
+    offset = [s.start for s in box]
+    numbered, _ = ndimage.label(inside, structure=structure)
+    out = []
+    for n, sub in enumerate(ndimage.find_objects(numbered), start=1):
+        if sub is None:
+            continue
+        mask = numbered[sub] == n
+        first = np.unravel_index(int(np.argmax(mask)), mask.shape)
+        shifted = tuple(slice(s.start + o, s.stop + o) for s, o in zip(sub, offset))
+        key = tuple(int(f) + s.start for f, s in zip(first, shifted))
+        out.append((key, shifted, mask))
+    return out
+
+
+def _refuse_multilabel(labels: np.ndarray, file: str | None) -> None:
+    """Components mode: a mask whose foreground holds several values is refused, listing them."""
+    values = np.unique(labels[labels != 0])
+    shown = ", ".join(str(v) for v in values[:10])
+    raise MaskValueError(
+        f"components mode expects a binary mask, but the mask holds labels {shown}"
+        + (" …" if len(values) > 10 else "")
+        + "; use lesions='labels' (--lesions labels) or choose one label (--label N)",
+        code="mask.multilabel",
+        file=file,
+        value=[v.item() for v in values[:10]],
+    )
+
+
+def _representable(value: int, dtype: np.dtype) -> bool:
+    """Whether a voxel of ``dtype`` can hold the whole number ``value``."""
+    if dtype.kind == "b":
+        return value == 1
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.min <= value <= info.max
+    return bool(np.isfinite(float(value))) and abs(float(value)) < np.finfo(dtype).max
+
+
+def _check_label_values(labels: np.ndarray) -> None:
     if labels.dtype.kind not in "iu":
         raise MaskValueError(f"labels mode needs an integer mask, got {labels.dtype}", code="mask.type")
-    if labels.size and labels.min() < 0:
+    if labels.dtype.kind == "i" and labels.size and labels.min() < 0:
         raise MaskValueError("labels must be non-negative", code="mask.negative")
-    return [
-        LesionInstance(str(value), value, _shift(box, offset), labels[box] == value)
-        for value, box in enumerate(ndimage.find_objects(labels), start=1)
-        if box is not None
-    ]
+
+
+def _label_instances(labels: np.ndarray, regions, label: int | None) -> list[LesionInstance]:
+    """One instance per label value present, id = the value, in increasing order of value.
+
+    Works from the values present (never one slot per possible value), so a
+    huge label value (a uint64 near 2⁶⁴) costs what a small one costs. A
+    value whose pieces lie in several regions is still one lesion.
+    """
+    pieces: dict[int, list[tuple[slice, ...]]] = {}
+    for region in regions:
+        box, _ = region
+        crop = labels[box]
+        inside = _region_foreground(crop if label is None else crop == label, (tuple(slice(None) for _ in box), region[1]))
+        values = np.unique(crop[inside])
+        compact = np.zeros(crop.shape, np.int32)
+        compact[inside] = np.searchsorted(values, crop[inside]) + 1
+        for value, sub in zip(values, ndimage.find_objects(compact, max_label=len(values))):
+            shifted = tuple(slice(s.start + b.start, s.stop + b.start) for s, b in zip(sub, box))
+            pieces.setdefault(value.item(), []).append(shifted)
+    out = []
+    for value in sorted(pieces):
+        box = _union_box(pieces[value])
+        out.append(LesionInstance(str(value), value, box, labels[box] == labels.dtype.type(value)))
+    return out
+
+
+def _union_box(boxes) -> tuple[slice, slice, slice]:
+    return tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in range(3))  # type: ignore[return-value]

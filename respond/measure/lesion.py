@@ -16,7 +16,7 @@ Conventions (recorded in the row as ``measurement_convention = "mesh"``):
 """
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Iterable
 
 import numpy as np
 
@@ -26,7 +26,8 @@ from respond.measure.diameters import (
     FarthestPair,
     boundary_midpoints,
     farthest_pair_2d,
-    farthest_pair_3d,
+    diameter_3d,
+    group_diameter_bounds,
     mesh_volume_mm3,
     perpendicular_chord,
 )
@@ -43,15 +44,21 @@ TIE_ATOL_MM: Final = 1e-9
 MEASURABLE_MM: Final = 10.0
 
 
-def measure_lesion(instance: LesionInstance, geometry: Geometry, frame: AxialFrame) -> dict[str, Any]:
-    """Measure one lesion; returns the measurement columns of its lesion-table row."""
+def measure_lesion(
+    instance: LesionInstance, geometry: Geometry, frame: AxialFrame, *, _reference: bool = False
+) -> dict[str, Any]:
+    """Measure one lesion; returns the measurement columns of its lesion-table row.
+
+    ``_reference`` measures every slice exactly instead of the bounded search
+    (for :mod:`respond.measure.reference`).
+    """
     stack = axial_stack(instance, geometry, frame)
-    ld_slice, ld, ld_points = _longest_axial_diameter(stack)
+    ld_slice, ld, ld_points = _longest_axial_diameter(stack, every_slice=_reference)
     short = _short_axis(stack.mask[ld_slice], stack.spacing_rc, ld_points)
     p1, p2 = _stack_to_physical(stack, ld_slice, ld_points.p1, ld_points.p2)
     s1, s2 = _stack_to_physical(stack, ld_slice, short.p1, short.p2)
     spacing_kji = tuple(float(s) for s in geometry.spacing[::-1])
-    feret = farthest_pair_3d(boundary_midpoints(instance.mask, spacing_kji))
+    diameter_3d_mm = diameter_3d(instance.mask, spacing_kji)
     n_slices = int(np.count_nonzero(stack.mask.any(axis=(1, 2))))
     row: dict[str, Any] = {
         "lesion_id": instance.lesion_id,
@@ -61,7 +68,7 @@ def measure_lesion(instance: LesionInstance, geometry: Geometry, frame: AxialFra
         "n_slices": n_slices,
         "volume_mm3": instance.voxel_count * geometry.voxel_volume_mm3,
         "voxel_count": instance.voxel_count,
-        "diameter_3d_mm": feret.length_mm,
+        "diameter_3d_mm": diameter_3d_mm,
         "mesh_volume_mm3": mesh_volume_mm3(instance.mask, spacing_kji),
         "ld_slice": stack.slice_offset + ld_slice,
     }
@@ -81,34 +88,75 @@ def measure_lesion(instance: LesionInstance, geometry: Geometry, frame: AxialFra
     return row
 
 
-def slice_diameters(stack: AxialStack) -> dict[int, FarthestPair]:
-    """The 2D maximum diameter (mesh convention) of every axial slice of a stack.
+def slice_diameters(stack: AxialStack, slices: Iterable[int] | None = None) -> dict[int, FarthestPair]:
+    """The 2D maximum diameter (mesh convention) of the axial slices of a stack.
 
-    Keys are stack slice indices; values hold the length (mm) and endpoints
-    in the slice's in-plane frame (row mm, column mm). Equal to pyradiomics'
-    ``shape2D`` ``MaximumDiameter`` of the slice.
+    Keys are stack slice indices (every slice holding lesion voxels, or those
+    of ``slices``); values hold the length (mm) and endpoints in the slice's
+    in-plane frame (row mm, column mm). Equal to pyradiomics' ``shape2D``
+    ``MaximumDiameter`` of the slice.
     """
+    groups = _slice_points(stack)
+    wanted = groups.keys() if slices is None else [s for s in slices if s in groups]
+    return {s: farthest_pair_2d(groups[s]) for s in wanted}
+
+
+def _slice_points(stack: AxialStack) -> dict[int, np.ndarray]:
+    """Marching-squares vertices of every slice of the stack (in-plane mm), by stack slice index."""
     points = boundary_midpoints(stack.mask, (1.0, *stack.spacing_rc), axes=(1, 2))
     slice_of_point = np.rint(points[:, 0]).astype(int)
     order = np.argsort(slice_of_point, kind="stable")
     points, slice_of_point = points[order, 1:], slice_of_point[order]
     slices, starts = np.unique(slice_of_point, return_index=True)
-    return {
-        int(s): farthest_pair_2d(chunk) for s, chunk in zip(slices, np.split(points, starts[1:]))
-    }
+    return dict(zip((int(s) for s in slices), np.split(points, starts[1:])))
 
 
-def _longest_axial_diameter(stack: AxialStack) -> tuple[int, float, FarthestPair]:
-    """(slice in stack, longest diameter mm, endpoints in in-plane mm) over the axial slices."""
+def _longest_axial_diameter(stack: AxialStack, *, every_slice: bool = False) -> tuple[int, float, FarthestPair]:
+    """(slice in stack, longest diameter mm, endpoints in in-plane mm) over the axial slices.
+
+    Only slices whose diameter can reach the longest one (by the directional
+    bounds of :func:`group_diameter_bounds`, taken over each slice's row ends,
+    which hold its hull) get the exact search; the choice is that of the
+    search over every slice (``every_slice``, :func:`slice_diameters`).
+    """
     voxels = stack.mask.sum(axis=(1, 2))
+    if every_slice:
+        candidates = [int(s) for s in np.flatnonzero(voxels)]
+    else:
+        slices, points, starts = _row_ends(stack)
+        lower, upper = group_diameter_bounds(points, starts)
+        candidates = [int(s) for s in slices[upper >= lower.max() - TIE_ATOL_MM]]
     best: tuple[float, int, int, FarthestPair] | None = None
-    for s, pair in slice_diameters(stack).items():
+    for s in candidates:
+        points_s = boundary_midpoints(stack.mask[s : s + 1], (1.0, *stack.spacing_rc), axes=(1, 2))[:, 1:]
+        pair = farthest_pair_2d(points_s)
         key = (pair.length_mm, int(voxels[s]), -s)
         if best is None or _better(key, best[:3]):
             best = (*key, pair)
     assert best is not None, "a lesion has at least one voxel"
     length, _, neg_slice, pair = best
     return -neg_slice, float(length), pair
+
+
+def _row_ends(stack: AxialStack) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slices holding the lesion, the first and last marching-squares vertex of every row of each
+    (in-plane mm, grouped by slice) and each slice's first index: a superset of every slice's hull."""
+    padded = np.pad(stack.mask, ((0, 0), (1, 1), (1, 1)))
+    parts = []
+    for crossing, d_row, d_first, d_last in (
+        (padded[:, 1:-1, 1:-1], 0.0, -0.5, 0.5),  # crossings along columns: a row's ends
+        (padded[:, :-1, 1:-1] != padded[:, 1:, 1:-1], -0.5, 0.0, 0.0),  # crossings along rows
+    ):
+        s, r = np.nonzero(crossing.any(axis=2))
+        rows = crossing[s, r]
+        first = np.argmax(rows, axis=1) + d_first
+        last = crossing.shape[2] - 1 - np.argmax(rows[:, ::-1], axis=1) + d_last
+        parts.append((np.concatenate([s, s]), np.concatenate([r + d_row, r + d_row]), np.concatenate([first, last])))
+    s, r, c = (np.concatenate(x) for x in zip(*parts))
+    order = np.argsort(s, kind="stable")
+    s, points = s[order], np.column_stack([r[order] * stack.spacing_rc[0], c[order] * stack.spacing_rc[1]])
+    slices, starts = np.unique(s, return_index=True)
+    return slices, points, starts
 
 
 def _better(key: tuple[float, int, int], incumbent: tuple[float, int, int]) -> bool:

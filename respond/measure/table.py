@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Final, Iterable
 
+import numpy as np
 import pandas as pd
 
 from respond.tables import LESIONS
@@ -40,19 +41,37 @@ def lesion_frame(
 
     With no rows (an empty mask) the result has the columns and no rows.
     """
-    frame = pd.DataFrame(list(rows))
-    if frame.empty:
+    rows = list(rows)
+    if not rows:
         frame = pd.DataFrame({c: pd.Series(dtype=object) for c in ["lesion_id", *EXTRA_COLUMNS]})
-    else:
-        frame.insert(0, "patient_id", patient_id if patient_id is not None else pd.NA)
-        frame.insert(1, "date", date if date is not None else pd.NA)
-        frame["organ"] = organ if organ is not None else pd.NA
-        frame["status"] = "present"
-        for column in _INT_COLUMNS:
-            frame[column] = frame[column].astype("int64")
-        for column in _BOOL_COLUMNS:
-            frame[column] = frame[column].astype(bool)
-    frame = LESIONS.conform(frame)
+        return _ordered(LESIONS.conform(frame))
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    columns: dict[str, Any] = {
+        "patient_id": [patient_id if patient_id is not None else pd.NA] * len(rows),
+        "date": [date if date is not None else pd.NA] * len(rows),
+    }
+    for name in names:
+        values = [row.get(name, pd.NA) for row in rows]
+        if name in _INT_COLUMNS:
+            # A label above 2⁶³ − 1 (uint64 masks) stays exact as an unsigned column.
+            big = name == "label" and any(int(v) > np.iinfo(np.int64).max for v in values)
+            columns[name] = pd.array(values, dtype="UInt64" if big else "Int64").to_numpy(
+                dtype="uint64" if big else "int64")
+        elif name in _BOOL_COLUMNS:
+            # Blank = unknown (e.g. touches_edge of a SEG read without its image): nullable booleans.
+            blank = any(v is pd.NA or v is None for v in values)
+            columns[name] = pd.array(values, dtype="boolean") if blank else np.array(values, dtype=bool)
+        else:
+            columns[name] = values
+    columns["organ"] = [organ if organ is not None else pd.NA] * len(rows)
+    columns["status"] = ["present"] * len(rows)
+    for name in LESIONS.names:
+        columns.setdefault(name, [pd.NA] * len(rows))
+    return _ordered(pd.DataFrame(columns))
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    """LESIONS columns, then the extra measurement columns, then any others (e.g. SEG identifiers)."""
     extras = [c for c in EXTRA_COLUMNS if c not in LESIONS.names]
     rest = [c for c in frame.columns if c not in LESIONS.names and c not in extras]
     return frame[LESIONS.names + extras + rest].reset_index(drop=True)

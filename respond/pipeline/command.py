@@ -22,6 +22,9 @@ from respond.io.paths import check_output_dir
               help="Patients table: patient_id, treatment_start[, last_followup, death_date].")
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table for lesion local control (patient_id, lesion_id, date, finding).")
+@click.option("--treatments", type=click.Path(dir_okay=False, path_type=Path),
+              help="Treatments table (patient_id, lesion_id, date, total_dose_gy, fractions, technique, ...): "
+                   "with it, or with clinical columns in --patients, the study-outcome tables are written too.")
 @click.option("--criteria", "criteria", multiple=True, metavar="ID",
               help="Preset to apply (recist1.1, rano-bm); repeat for several. Default: both.")
 @click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -42,19 +45,25 @@ from respond.io.paths import check_output_dir
 @click.option("--resume", is_flag=True,
               help="Reuse the results of patients whose inputs, options and respond version are unchanged.")
 @click.option("--retry-failed", is_flag=True, help="With --resume, run previously failed patients again.")
-@click.option("--allow-outside", is_flag=True, help="Accept manifest paths outside the manifest's folder.")
+@click.option("--allow-outside-paths", "allow_outside_paths", is_flag=True,
+              help="Accept manifest paths outside the manifest's folder.")
+@click.option("--allow-outside", "allow_outside_alias", is_flag=True, hidden=True)  # older spelling
 @click.option("--allow-resample-mask", is_flag=True,
               help="Resample a mask whose grid differs from its image (nearest neighbour).")
+@click.option("--allow-float-mask", is_flag=True,
+              help="Accept float-typed masks whose values are whole numbers (labels).")
 @click.option("--allow-implausible", is_flag=True, help="Use registrations that fail the plausibility checks.")
 @click.option("--allow-uneven-slices", is_flag=True,
               help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
+@click.option("--empty-baseline", type=click.Choice(["assess", "fail"]), default="assess", show_default=True,
+              help="An empty baseline mask: assess the patient from that lesion-free baseline (later lesions are "
+                   "new; warning empty_baseline_mask) or fail the patient.")
 @click.option("--report/--no-report", "make_report", default=True, show_default=True,
               help="Write report.html and responses.xlsx.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on a terminal, off in CI and logs).")
-def assess_command(manifest: Path, out: Path, clinical, patients, adjudications, criteria, configs, lesions,
-                   transform, organ, workers, executor, scheduler, timeout_s, resume, retry_failed, allow_outside,
-                   allow_resample_mask, allow_implausible, allow_uneven_slices, make_report, progress) -> None:
+def assess_command(manifest: Path, out: Path, clinical, patients, adjudications, treatments, criteria, configs, make_report,
+                   retry_failed, allow_outside_alias, **options) -> None:
     """Assess a cohort: MANIFEST lists one scan per row (patient_id, date, mask[, image, organ,
     steroid_dose_mg, clinical_status]); relative paths are relative to the manifest's folder.
 
@@ -62,29 +71,24 @@ def assess_command(manifest: Path, out: Path, clinical, patients, adjudications,
     events, summary, agreement, failures (.csv, and Parquet with pyarrow),
     run.json and report.html into OUT. Exit code 0: every patient assessed;
     3: some patients failed (see failures.csv; the others are complete);
-    2: the run could not start.
+    2: the run could not start; 130: interrupted (--resume continues it).
     """
     from respond.pipeline import assess
+    from respond.pipeline.console import best_response_lines
 
-    if retry_failed and not resume:
+    if retry_failed and not options["resume"]:
         raise click.UsageError("--retry-failed goes with --resume")
+    options["allow_outside_paths"] = options["allow_outside_paths"] or allow_outside_alias
     try:
         check_output_dir(out, what="--out folder")  # before any computation
         result = assess(manifest, out=out, clinical=clinical, patients=patients, adjudications=adjudications,
-                        criteria=list(criteria) or None, config=list(configs) or None, lesions=lesions,
-                        transform=transform, organ=organ, workers=workers, executor=executor,
-                        scheduler=scheduler, timeout_s=timeout_s, resume=resume, retry_failed=retry_failed,
-                        allow_outside=allow_outside, allow_resample_mask=allow_resample_mask,
-                        allow_implausible=allow_implausible, allow_uneven_slices=allow_uneven_slices,
-                        report=make_report, progress=progress)
+                        treatments=treatments, criteria=list(criteria) or None, config=list(configs) or None, report=make_report,
+                        retry_failed=retry_failed, **options)
     except (RespondError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)
-    best = result.best_response
-    if len(best):
-        click.echo("Best overall response")
-        click.echo(best.pivot(index="patient_id", columns="criteria", values="best_overall_response")
-                   .fillna("").to_string())
+    for line in best_response_lines(result.best_response):
+        click.echo(line)
     counts = result.run_info["counts"]
     reused = f", {counts['patients_reused']} reused from the previous run" if counts["patients_reused"] else ""
     click.echo(f"{counts['patients_assessed']} patient(s) assessed, {counts['patients_failed']} failed{reused}")

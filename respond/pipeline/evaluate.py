@@ -107,7 +107,7 @@ def evaluate(
     scans_read = read_scans_table(scans) if scans is not None else None
     adjudications_read = None
     if adjudications is not None:
-        from respond.endpoints.adjudications import read_adjudications_table
+        from respond.io.adjudications import read_adjudications_table
         adjudications_read = read_adjudications_table(adjudications, lesions=lesion_read.frame)
 
     read_warnings = [w for r in (lesion_read, clinical_read, patients_read) if r is not None for w in r.warnings]

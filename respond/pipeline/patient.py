@@ -9,6 +9,8 @@ from typing import Any, Final
 
 import pandas as pd
 
+from respond.pipeline.options import ImagingOptions
+
 #: Environment variable for fault injection when validating a deployment or
 #: testing the batch: ``kill:P1,hang:P2`` kills the worker of patient P1
 #: (SIGKILL, as the out-of-memory killer would) and hangs that of P2.
@@ -29,12 +31,12 @@ def _inject_fault(patient_id: str) -> None:
 def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     """Read, register, track and measure one patient's scans.
 
-    Returns the patient's ``lesions``, ``matches``, ``registrations`` and
-    ``failures`` tables and ``seconds`` per stage. Transforms are written to
+    Returns the patient's ``lesions``, ``matches``, ``registrations``,
+    ``scans``, ``warnings`` and ``failures`` tables and ``seconds`` per stage. Transforms are written to
     ``payload["transforms_dir"]`` (one ITK file per follow-up) when it is set.
     """
-    from respond.lesions import track
-    from respond.lesions.manifest import Manifest
+    from respond.pipeline.series import track
+    from respond.tracking.manifest import Manifest
 
     started = time.perf_counter()
     _inject_fault(payload["patient_id"])
@@ -42,22 +44,21 @@ def run_patient(payload: dict[str, Any]) -> dict[str, Any]:
     scans["mask"] = scans["mask"].map(Path)
     scans["image"] = scans["image"].map(lambda p: Path(p) if p else None)
     manifest = Manifest(scans, [], payload["manifest"] if isinstance(payload["manifest"], str) else "<DataFrame>")
-    options = payload["options"]
-    result = track(manifest, lesions=options["lesions"], transform=options["transform"],
-                   allow_resample_mask=options["allow_resample_mask"],
-                   allow_implausible=options["allow_implausible"],
-                   allow_uneven_slices=options.get("allow_uneven_slices", False))
+    options = ImagingOptions(**payload["options"])
+    result = track(manifest, lesions=options.lesions, transform=options.transform,
+                   allow_resample_mask=options.allow_resample_mask, allow_implausible=options.allow_implausible,
+                   allow_uneven_slices=options.allow_uneven_slices, allow_float_mask=options.allow_float_mask,
+                   empty_baseline=options.empty_baseline)
     if payload.get("transforms_dir"):
-        from respond.lesions.series import _write_transform, transform_file
+        from respond.pipeline.series import write_transforms
 
-        out_dir = Path(payload["transforms_dir"]).parent  # transform_file() names paths under transforms/
-        for (pid, date), transform in result.transforms.items():
-            _write_transform(transform, out_dir / transform_file(pid, date))
+        # transform_file() names paths under transforms/
+        write_transforms(result.transforms, Path(payload["transforms_dir"]).parent)
     register = float(pd.to_numeric(result.registrations.get("seconds"), errors="coerce").fillna(0).sum()) \
         if len(result.registrations) else 0.0
     seconds = {"read": 0.0, "register": register, "track": 0.0, "measure": 0.0, **result.seconds}
     seconds["other (worker)"] = max(0.0, time.perf_counter() - started - sum(seconds.values()))
     return {
         "lesions": result.lesions, "matches": result.matches, "registrations": result.registrations,
-        "failures": result.failures, "seconds": seconds,
+        "failures": result.failures, "seconds": seconds, "scans": result.scans, "warnings": result.warnings,
     }

@@ -70,12 +70,32 @@ class RegistrationSettings:
     on two spheres, one of which vanished, a rigid fit rotated 34°);
     ``translation`` always; ``requested`` always the requested kind.
     ``threads`` limits SimpleITK's threads for this registration (None: the
-    global default). ``max_translation_mm`` (None: unchecked) bounds the
+    global default).
+    ``pyramid``: ``"shrink"`` (default) builds a level whose spacing is a
+    whole multiple (≥ 2) of the image's by averaging blocks of voxels
+    (``BinShrink``, itself an anti-aliasing filter) before the linear
+    resampling, ``"gaussian"`` always smooths the full image first (about
+    twice the time of a whole registration's optimisation on a 1 mm head);
+    other levels use the Gaussian either way.
+    ``metric_mask``: ``"foreground"`` (default) draws the metric's samples
+    from the baseline's voxels above a tenth of its 99th intensity percentile
+    (the head, not the air around it, which carries no information and
+    whose noise only dilutes the histogram); ``"none"`` from the whole grid.
+    On the 256×256×180 benchmark pairs, one thread, the two together took
+    the time per pair from 4.3–4.8 s to 2.7–2.9 s of CPU and the largest
+    error at the lesions from 0.66 to 0.06 mm; with the samples drawn from
+    the head only, 20,000 per level (``samples_per_level``, was 40,000 over
+    the whole grid) take it to 1.6–1.7 s with errors ≤ 0.10 mm
+    (10,000: 1.0–1.2 s, ≤ 0.12 mm; see benchmarks/README.md).
+    ``coarse_min_step_fraction`` (None: ``min_step_fraction``) stops the
+    coarse levels earlier; ``finest_samples`` (None: ``samples_per_level``)
+    sets the finest level's samples apart. Neither is used by default: a
+    coarse stop at 0.05 left the sagittal pair 1.7 mm off. ``max_translation_mm`` (None: unchecked) bounds the
     displacement of the baseline's centre.
     """
 
     level_spacings_mm: tuple[float, ...] = (8.0, 4.0, 2.0)
-    samples_per_level: int = 40_000
+    samples_per_level: int = 20_000
     iterations: int = 200
     histogram_bins: int = 32
     relaxation_factor: float = 0.9
@@ -88,6 +108,10 @@ class RegistrationSettings:
     max_scale_deviation: float = MAX_SCALE_DEVIATION
     max_translation_mm: float | None = None
     metric_divergence_tolerance: float = METRIC_DIVERGENCE_TOLERANCE
+    pyramid: str = "shrink"
+    metric_mask: str = "foreground"
+    coarse_min_step_fraction: float | None = None
+    finest_samples: int | None = None
 
 
 DEFAULT_SETTINGS: Final = RegistrationSettings()
@@ -192,9 +216,13 @@ def _level_grid(image: sitk.Image, spacing_mm: float) -> sitk.Image:
     return grid
 
 
-def _downsample(image: sitk.Image, spacing_mm: float, threads: int | None) -> sitk.Image:
+def _downsample(image: sitk.Image, spacing_mm: float, threads: int | None, method: str = "gaussian") -> sitk.Image:
     """Gaussian anti-aliasing then linear resampling onto an isotropic grid."""
     spacing = np.asarray(image.GetSpacing(), float)
+    factors = np.rint(spacing_mm / spacing)
+    if method == "shrink" and np.all(factors >= 2) and np.allclose(factors * spacing, spacing_mm, rtol=1e-6):
+        image = sitk.BinShrink(image, [int(f) for f in factors])
+        spacing = np.asarray(image.GetSpacing(), float)
     sigma = 0.5 * np.sqrt(np.clip(spacing_mm**2 - spacing**2, 0.0, None))
     smoother = sitk.SmoothingRecursiveGaussianImageFilter()
     if threads:
@@ -211,13 +239,14 @@ def _downsample(image: sitk.Image, spacing_mm: float, threads: int | None) -> si
     return resampler.Execute(image)
 
 
-def _pyramid(image: sitk.Image, levels_mm: tuple[float, ...], threads: int | None) -> list[sitk.Image]:
+def _pyramid(image: sitk.Image, levels_mm: tuple[float, ...], threads: int | None,
+             method: str = "gaussian") -> list[sitk.Image]:
     """Images of every level, coarse to fine; coarse levels are derived from the finest."""
     image = sitk.Cast(image, sitk.sitkFloat32)
     out: list[sitk.Image] = []
     previous = image
     for spacing in sorted(levels_mm):  # fine → coarse
-        previous = _downsample(previous, spacing, threads)
+        previous = _downsample(previous, spacing, threads, method)
         out.append(previous)
     return out[::-1]
 
@@ -286,6 +315,13 @@ def mask_dice(fixed_mask: sitk.Image, moving_mask: sitk.Image, transform: sitk.T
     return 2.0 * int(np.count_nonzero(fixed & moved)) / total
 
 
+def _foreground(image: sitk.Image) -> sitk.Image:
+    """The voxels above a tenth of the image's 99th percentile (the head, not the air around it)."""
+    values = sitk.GetArrayViewFromImage(image)
+    threshold = 0.1 * float(np.percentile(values[:: 7].ravel(), 99))
+    return sitk.Cast(image > threshold, sitk.sitkUInt8)
+
+
 def _distance_map(mask: sitk.Image) -> sitk.Image:
     binary = sitk.Cast(mask != 0, sitk.sitkUInt8)
     distance = sitk.SignedMaurerDistanceMap(binary, insideIsPositive=False, squaredDistance=False,
@@ -317,21 +353,31 @@ def _run_levels(fixed_levels: list[sitk.Image], moving_levels: list[sitk.Image],
             reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=settings.histogram_bins)
         else:
             reg.SetMetricAsMeanSquares()
+        finest = n == len(fixed_levels) - 1
         voxels = int(np.prod(fixed.GetSize()))
+        samples = settings.samples_per_level
+        if finest and settings.finest_samples:
+            samples = settings.finest_samples
+        if settings.metric_mask == "foreground" and metric == "mattes_mi":
+            foreground = _foreground(fixed)
+            reg.SetMetricFixedMask(foreground)
+            voxels = max(1, int(np.count_nonzero(sitk.GetArrayViewFromImage(foreground))))
         reg.SetMetricSamplingStrategy(reg.RANDOM)
-        reg.SetMetricSamplingPercentage(float(min(1.0, settings.samples_per_level / voxels)), settings.seed)
+        reg.SetMetricSamplingPercentage(float(min(1.0, samples / voxels)), settings.seed)
         reg.SetMetricUseFixedImageGradientFilter(False)
         reg.SetMetricUseMovingImageGradientFilter(False)
         reg.SetInterpolator(sitk.sitkLinear)
         step = float(fixed.GetSpacing()[0])
+        min_fraction = settings.min_step_fraction
+        if not finest and settings.coarse_min_step_fraction:
+            min_fraction = settings.coarse_min_step_fraction
         reg.SetOptimizerAsRegularStepGradientDescent(
-            learningRate=step, minStep=step * settings.min_step_fraction, numberOfIterations=settings.iterations,
+            learningRate=step, minStep=step * min_fraction, numberOfIterations=settings.iterations,
             relaxationFactor=(settings.final_relaxation_factor if n == len(fixed_levels) - 1
                               else settings.relaxation_factor), gradientMagnitudeTolerance=1e-8,
         )
         reg.SetOptimizerScalesFromPhysicalShift()
         reg.SetInitialTransform(transform, inPlace=False)
-        finest = n == len(fixed_levels) - 1
         if finest:
             initial_metric = float(reg.MetricEvaluate(fixed, moving))
         out = reg.Execute(fixed, moving)
@@ -425,8 +471,9 @@ def register_to_baseline(
         fixed_src, moving_src = _distance_map(fixed_mask), _distance_map(moving_mask)
     levels = _levels(fixed_src, settings)
     try:
-        fixed_levels = _pyramid(fixed_src, levels, settings.threads)
-        moving_levels = _pyramid(moving_src, levels, settings.threads)
+        method_ = settings.pyramid if method == "image" else "gaussian"
+        fixed_levels = _pyramid(fixed_src, levels, settings.threads, method_)
+        moving_levels = _pyramid(moving_src, levels, settings.threads, method_)
         base: sitk.Transform = {"rigid": sitk.Euler3DTransform, "translation": lambda: sitk.TranslationTransform(3),
                                 "affine": lambda: sitk.AffineTransform(3)}[transform]()
         if initial_transform is not None:

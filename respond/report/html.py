@@ -22,13 +22,16 @@ from typing import Any, Final, Iterable
 import pandas as pd
 
 from respond import __version__
+from respond.io.runs import input_path
 from respond.io.writers import atomic_write
 from respond.report import plots
 from respond.report.plots import RESPONSE_COLOURS, criteria_name, load_tables, plt
 
 #: Tables written to the spreadsheet, in sheet order.
 SHEETS: Final = ("best_response", "timepoints", "targets", "lesions", "events", "summary", "agreement",
-                 "matches", "failures", "warnings")
+                 "matches", "failures", "warnings",
+                 # study outcomes (respond.outcomes), when the run has them
+                 "characteristics", "indices", "outcomes", "cox", "doses", "cumulative_incidence")
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1180px;padding:0 24px 60px;
@@ -278,14 +281,19 @@ def build_report(source: Any, *, title: str = "respond — response assessment",
                  scans: pd.DataFrame | None = None, run_info: dict | None = None,
                  figures: Path | None = None) -> str:
     """The report as an HTML string (see :func:`write_report`); figures also saved in ``figures`` when given."""
+    from respond.report.outcomes import outcomes_section
+
     t = load_tables(source, (*plots.RUN_TABLES, "matches", "warnings"))
+    outcomes = outcomes_section(source, figures)
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     criteria = ", ".join(f"{_e(c['name'])} (config {_e(c['sha256'][:16])})" for c in (run_info or {}).get("criteria", []))
     body = [f"<h1>{_e(title)}</h1>",
             f'<p class="meta">respond {_e(__version__)} · report written {when}'
             + (f" · criteria: {criteria}" if criteria else "") + "</p>",
-            '<nav><a href="#summary">Summary</a><a href="#figures">Figures</a><a href="#patients">Patients</a></nav>',
-            _summary_section(t), _figures_section(t, patients, figures), _patient_sections(t, scans, figures)]
+            '<nav><a href="#summary">Summary</a><a href="#figures">Figures</a>'
+            + ('<a href="#outcomes">Outcomes</a>' if outcomes else "") + '<a href="#patients">Patients</a></nav>',
+            _summary_section(t), _figures_section(t, patients, figures), outcomes,
+            _patient_sections(t, scans, figures)]
     failures = t.get("failures")
     if failures is not None and len(failures):
         body.append('<h2 id="failures">Patients not assessed</h2>')
@@ -307,8 +315,8 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None, title: s
     run_info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else None
     given = ((run_info or {}).get("inputs") or {}).get("patients")
     if "patients" not in extra and given:  # the patients table the run was given
-        path = Path(given.split(" sha256:")[0])
-        if path.is_file():
+        path = input_path(given, folder)
+        if path is not None and path.is_file():
             extra["patients"] = pd.read_csv(path, dtype=str, keep_default_na=False)
     page = build_report(folder, title=title or "respond — response assessment", patients=extra.get("patients"),
                         scans=extra.get("scans"), run_info=run_info, figures=folder / "figures")

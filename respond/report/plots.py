@@ -48,13 +48,9 @@ def load_tables(source: Any, names: Iterable[str] = RUN_TABLES) -> dict[str, pd.
     """Tables of a result object (attributes) or of an output folder (CSV files); absent ones are skipped."""
     tables: dict[str, pd.DataFrame] = {}
     if isinstance(source, (str, Path)):
-        folder = Path(source)
-        for name in names:
-            path = folder / f"{name}.csv"
-            if path.is_file():
-                frame = pd.read_csv(path, dtype={"patient_id": str, "lesion_id": str})
-                tables[name] = frame.astype(object).where(frame.notna(), None)
-        return tables
+        from respond.io.runs import read_run_tables
+
+        return read_run_tables(source, tuple(names))
     if isinstance(source, Mapping):
         return {k: v for k, v in source.items() if k in names and v is not None}
     for name in names:

@@ -1,4 +1,4 @@
-"""`respond summarize DIR`: recompute events.csv and summary.csv of a run with other options."""
+"""``respond summarize RUN_DIR``: recompute events.csv and summary.csv of a run with other options."""
 from __future__ import annotations
 
 import sys
@@ -40,7 +40,7 @@ def summarize_command(run_dir: Path, rate_times, death_as_event, confirm_local_f
                       lesions, patients, adjudications, out) -> None:
     """Recompute the clinical endpoints (events.csv, summary.csv) of an evaluate output folder."""
     from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED
-    from respond.endpoints import summarize
+    from respond.pipeline.summarize import summarize
 
     try:
         if out is not None:

@@ -24,33 +24,43 @@ from respond.io.paths import check_output_dir
 @click.option("--transform", type=click.Choice(["rigid", "affine"]), default="rigid", show_default=True,
               help="Registration transform of follow-ups to the baseline.")
 @click.option("--organ", help="Organ of manifest rows without an organ (e.g. brain).")
-@click.option("--min-overlap", type=float, default=None,
-              help="Overlap coefficient for a match by overlap (default 0.1).")
+@click.option("--match-margin-mm", type=float, default=None,
+              help="Margin around an earlier lesion's registered footprint within which follow-up foreground "
+                   "counts as that lesion (default 3 mm; a lesion is 'disappeared' only with nothing in it).")
 @click.option("--max-distance-mm", type=float, default=None,
-              help="Centroid distance for a match without overlap, baseline frame (default 10 mm).")
+              help="Cap on the centroid distance of a match without overlap, baseline frame (default 10 mm; "
+                   "the lesion's own size also bounds it).")
 @click.option("--connectivity", type=click.Choice(["6", "18", "26"]), default="26", show_default=True,
               help="Connectivity of lesion components.")
+@click.option("--empty-baseline", type=click.Choice(["assess", "fail"]), default="assess", show_default=True,
+              help="An empty baseline mask: assess the patient from that lesion-free baseline (later lesions are "
+                   "new; warning empty_baseline_mask) or fail the patient.")
 @click.option("--threads", type=int, default=None, help="Threads SimpleITK may use (default: all).")
 @click.option("--allow-outside-paths", is_flag=True, help="Accept manifest paths outside the manifest's folder.")
+@click.option("--allow-outside", "allow_outside_alias", is_flag=True, hidden=True)  # older spelling
 @click.option("--allow-resample-mask", is_flag=True,
               help="Resample a mask whose grid differs from its image (nearest neighbour).")
+@click.option("--allow-float-mask", is_flag=True,
+              help="Accept float-typed masks whose values are whole numbers (labels).")
 @click.option("--allow-implausible", is_flag=True,
               help="Use registrations that fail the plausibility checks (they stay flagged).")
 @click.option("--allow-uneven-slices", is_flag=True,
               help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
 def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, transform: str, organ: str | None,
-                  min_overlap: float | None, max_distance_mm: float | None, connectivity: str,
-                  threads: int | None, allow_outside_paths: bool, allow_resample_mask: bool,
-                  allow_implausible: bool, allow_uneven_slices: bool) -> None:
+                  match_margin_mm: float | None, max_distance_mm: float | None, connectivity: str,
+                  empty_baseline: str, threads: int | None, allow_outside_paths: bool, allow_outside_alias: bool,
+                  allow_resample_mask: bool, allow_float_mask: bool, allow_implausible: bool,
+                  allow_uneven_slices: bool) -> None:
     """Track lesions across each patient's scans listed in MANIFEST (CSV: patient_id, date, mask[, image, organ]).
 
     Writes lesions.csv (one row per lesion per date, ready for `respond
     evaluate`), matches.csv, registrations.csv, transforms/ and failures.csv.
     """
-    from respond.lesions import MatchLimits, track
+    from respond.pipeline.series import track
+    from respond.tracking import MatchLimits
     from respond.registration import RegistrationSettings
 
-    limits_kw = {k: v for k, v in (("min_overlap", min_overlap), ("max_distance_mm", max_distance_mm))
+    limits_kw = {k: v for k, v in (("margin_mm", match_margin_mm), ("max_distance_mm", max_distance_mm))
                  if v is not None}
     try:
         limits = MatchLimits(**limits_kw)
@@ -60,9 +70,10 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
         check_output_dir(out, what="--out folder")  # before any computation
         result = track(manifest, out=out, lesions=lesions, links=links, transform=transform, organ=organ,
                        limits=limits, settings=RegistrationSettings(threads=threads),
-                       connectivity=int(connectivity), allow_outside=allow_outside_paths,
+                       connectivity=int(connectivity), allow_outside=allow_outside_paths or allow_outside_alias,
                        allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible,
-                       allow_uneven_slices=allow_uneven_slices)
+                       allow_uneven_slices=allow_uneven_slices, allow_float_mask=allow_float_mask,
+                       empty_baseline=empty_baseline)
     except RespondError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CANNOT_START)
@@ -74,7 +85,10 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
     flagged = result.registrations[result.registrations["plausible"] == False]
     if len(flagged):
         click.echo(f"{len(flagged)} registration(s) flagged implausible: see registrations.csv", err=True)
-    click.echo(f"results written to {out}/ (lesions.csv, matches.csv, registrations.csv, failures.csv, transforms/)")
+    if len(result.warnings):
+        click.echo(f"{len(result.warnings)} warning(s): see {out / 'warnings.csv'}", err=True)
+    click.echo(f"results written to {out}/ (lesions.csv, matches.csv, registrations.csv, scans.csv, warnings.csv, "
+               "failures.csv, transforms/)")
     if len(result.failures):
         click.echo(f"{result.failures['patient_id'].nunique()} patient(s) could not be tracked: "
                    f"see {out / 'failures.csv'}", err=True)

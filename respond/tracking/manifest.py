@@ -27,19 +27,16 @@ from pathlib import Path
 import pandas as pd
 
 from respond.config import normalise_organ
-from respond.errors import RespondError
+from respond.errors import InputTableError, RespondError
+from respond.io.lesion_table import MISSING_WORDS
 from respond.io.lesion_table import check_duplicates as _check_duplicates
 from respond.io.lesion_table import load_table as _load
 from respond.io.lesion_table import patient_ids as _patient_ids
 from respond.io.lesion_table import require_columns as _require_columns
 from respond.io.lesion_table import RowParser as _RowParser
-from respond.tables import LINKS, MANIFEST
+from respond.tables import LINK_ACTIONS, LINKS, MANIFEST
 
 ManifestSource = str | os.PathLike | pd.DataFrame
-
-#: Actions a links table row can take.
-LINK_ACTIONS = ("link", "unlink")
-
 
 
 @dataclass
@@ -62,6 +59,27 @@ class Manifest:
         return rows.sort_values("date", kind="stable").reset_index(drop=True)
 
 
+def _symlink_in(path: Path, base: Path) -> Path | None:
+    """The first symbolic link on ``path`` below ``base`` (the file itself or a folder between them), if any."""
+    above = {base.absolute(), *base.absolute().parents}
+    for candidate in (path.absolute(), *path.absolute().parents):
+        if candidate in above:
+            break
+        if candidate.is_symlink():
+            return candidate
+    return None
+
+
+def _outside_message(text: str, full: Path, base: Path) -> str:
+    """Why a path outside the manifest's folder is refused: names the path, never reads the file it reaches."""
+    fix = "move the file under that folder or pass allow_outside=True (CLI: --allow-outside-paths)"
+    link = _symlink_in(full, base)
+    if link is not None:
+        return (f"path '{text}' is a symbolic link ({link} → {full.resolve()}) that resolves outside the "
+                f"manifest's folder; {fix}")
+    return f"path '{text}' leads outside the manifest's folder; {fix}"
+
+
 def _resolve(parser: _RowParser, pid: str, row, column: str, value, base: Path, *, allow_outside: bool,
              required: bool) -> Path | None:
     text = "" if value is None else str(value).strip()
@@ -71,20 +89,34 @@ def _resolve(parser: _RowParser, pid: str, row, column: str, value, base: Path, 
         return None
     path = Path(text)
     full = path if path.is_absolute() else base / path
-    if not allow_outside:
-        try:
-            full.resolve().relative_to(base.resolve())
-        except ValueError:
-            parser.fail(pid, row, column, text,
-                        f"path '{text}' leads outside the manifest's folder; move the file under that folder "
-                        "or pass allow_outside=True (CLI: --allow-outside-paths)",
-                        "manifest.path_outside")
+    try:
+        if not allow_outside and not _inside(full, base):
+            parser.fail(pid, row, column, text, _outside_message(text, full, base), "manifest.path_outside")
             return None
-    if not full.exists():
-        parser.fail(pid, row, column, text, f"{column} file '{text}' not found (looked for {full})",
-                    "manifest.file_not_found")
+        if not full.exists():
+            parser.fail(pid, row, column, text, f"{column} file '{text}' not found (looked for {full})",
+                        "manifest.file_not_found")
+            return None
+    except OSError as exc:  # e.g. a name over 255 characters (ENAMETOOLONG): this row's patient only
+        parser.fail(pid, row, column, _shortened(text),
+                    f"{column} path cannot be used ({exc.strerror or exc}; {len(text)} characters); give a "
+                    "shorter path (each name at most 255 characters)", "manifest.bad_path")
         return None
     return full
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (resolved) lies under ``folder``."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters for a message (the head and the tail)."""
+    return text if len(text) <= limit else f"{text[:limit // 2]}…{text[-limit // 2:]}"
 
 
 def read_manifest(
@@ -125,6 +157,9 @@ def read_manifest(
                             "organ is blank and no default organ was given (organ=..., CLI: --organ)",
                             "manifest.missing_organ")
             text = organ or ""
+        elif text.lower() in MISSING_WORDS:  # 'NA', 'null', 'None' would otherwise be an organ named 'na'
+            parser.fail(pid, row, "organ", rec.get("organ", ""), "organ is a missing-value marker; leave the "
+                        "cell blank (with --organ) or name the organ", "manifest.missing_organ")
         organs.append(normalise_organ(text) if text else None)
     frame["date"], frame["mask"], frame["image"], frame["organ"] = dates, masks, images, organs
     _check_duplicates(frame, ["patient_id", "date"], parser)
@@ -162,6 +197,46 @@ def _dicom_date(parser: _RowParser, pid: str, row, mask: Path | None, image: Pat
     parser.fail(pid, row, "date", "", "date is blank and the DICOM header has no StudyDate (nor, for an image "
                 "series, SeriesDate or AcquisitionDate); give an ISO date YYYY-MM-DD", "table.missing_date")
     return None
+
+
+def duplicate_mask_warnings(frame: pd.DataFrame, mask_hashes: dict[tuple[str, str], str | None]) -> list[dict]:
+    """Warnings (:data:`respond.tables.WARNINGS`, code ``duplicate_mask_file``) for masks with the same content.
+
+    ``frame``: the manifest rows (``patient_id, date, mask, _row``); ``mask_hashes``: the SHA-256 of each
+    row's mask by ``(patient_id, ISO date)``. The same mask content at two dates or for two patients is
+    usually a segmentation copied to the wrong scan (the tracked series then shows a lesion unchanged, or
+    another patient's lesions), but it can be genuine (an unchanged segmentation carried forward; two
+    empty masks on the same grid), so it is warned, once per row involved, not refused.
+    """
+    rows: dict[str, list[dict]] = {}
+    for rec in frame.to_dict("records"):
+        digest = mask_hashes.get((rec["patient_id"], str(rec["date"])))
+        if digest is not None:
+            rows.setdefault(digest, []).append(rec)
+    warnings = []
+    for digest, same in rows.items():
+        for rec in same if len(same) > 1 else ():
+            others = [o for o in same if o is not rec]
+            named = "; ".join(f"patient {o['patient_id']} {o['date']} (row {o['_row']})" for o in others[:5])
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            warnings.append({"patient_id": rec["patient_id"], "criteria": None, "code": "duplicate_mask_file",
+                             "message": f"the mask of {rec['date']} (row {rec['_row']}, {Path(str(rec['mask'])).name}) "
+                                        f"has the same content (SHA-256 {digest[:12]}…) as the mask of {named}{more}; "
+                                        "a segmentation copied to another scan or patient gives wrong responses: "
+                                        "check that each scan has its own mask"})
+    return warnings
+
+
+def check_link_patients(links: list[Link], patients: set[str]) -> None:
+    """Every link names a patient of the manifest, else :class:`~respond.errors.InputTableError` naming the row."""
+    for link in links:
+        if link.patient_id not in patients:
+            known = ", ".join(sorted(patients)[:5]) + (f", … ({len(patients)} patients)" if len(patients) > 5 else "")
+            raise InputTableError(
+                f"links row {link.row} names patient {link.patient_id}, who is not in the manifest "
+                f"(patients: {known or 'none'}); fix the patient id or remove the row",
+                code="links.unknown_patient", file=link.file, patient_id=link.patient_id, row=link.row,
+                column="patient_id", value=link.patient_id)
 
 
 @dataclass(frozen=True)

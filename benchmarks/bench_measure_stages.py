@@ -1,0 +1,69 @@
+"""Where the measurement's time goes: CPU seconds of each step on the CT-sized masks of bench_measure.
+
+    python benchmarks/bench_measure_stages.py [20|sphere]
+
+Medians of 5 calls of each step over all lesions of the mask, in CPU seconds (single-threaded work:
+on a shared machine CPU time moves far less with the load than wall time).
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import SimpleITK as sitk
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_measure import ct_sized_mask, twenty_lesion_mask  # noqa: E402
+
+from respond.io.geometry import Geometry  # noqa: E402
+from respond.io.masks import read_mask  # noqa: E402
+from respond.measure import lesion, measure_mask  # noqa: E402
+from respond.measure.axial import axial_frame, axial_stack  # noqa: E402
+from respond.measure.diameters import diameter_3d, mesh_volume_mm3  # noqa: E402
+from respond.measure.instances import find_lesions  # noqa: E402
+from respond.measure.table import lesion_frame  # noqa: E402
+
+
+def cpu(fn, repeats: int = 5):
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.process_time()
+        result = fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times), result
+
+
+def main(which: str) -> None:
+    mask = twenty_lesion_mask() if which == "20" else ct_sized_mask()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "mask.nii.gz")
+        sitk.WriteImage(mask, path, useCompression=True)
+        t_read, _ = cpu(lambda: sitk.ReadImage(path))
+        t_checked, image = cpu(lambda: read_mask(path))
+        array = sitk.GetArrayViewFromImage(image)
+        geometry = Geometry.from_image(image)
+        frame = axial_frame(geometry)
+        spacing = tuple(float(s) for s in geometry.spacing[::-1])
+        t_find, instances = cpu(lambda: find_lesions(array))
+        steps = {
+            "longest axial diameters": lambda i: lesion._longest_axial_diameter(axial_stack(i, geometry, frame)),
+            "3D diameters": lambda i: diameter_3d(i.mask, spacing),
+            "mesh volumes": lambda i: mesh_volume_mm3(i.mask, spacing),
+            "whole lesions (all columns)": lambda i: lesion.measure_lesion(i, geometry, frame),
+        }
+        print(f"| step ({len(instances)} lesions) | CPU s |\n|---|---|")
+        print(f"| plain read | {t_read:.3f} |\n| checked read | {t_checked:.3f} |\n| lesions | {t_find:.3f} |")
+        for name, step in steps.items():
+            print(f"| {name} | {cpu(lambda step=step: [step(i) for i in instances])[0]:.3f} |")
+        rows = [lesion.measure_lesion(i, geometry, frame) for i in instances]
+        print(f"| lesion table | {cpu(lambda: lesion_frame(rows))[0]:.3f} |")
+        t_all, _ = cpu(lambda: measure_mask(path))
+        print(f"| measure_mask in all | {t_all:.3f} |  (measure − read) / read = {(t_all - t_read) / t_read:.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "20")
