@@ -6,6 +6,7 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import respond.plots
 from respond.cli import main
 from respond.measure import measure_mask
 from respond.report.overlays import axial_view
+from respond.testing.cohort import write_cohort
 from respond.report.plots import RESPONSE_COLOURS, best_change
 from respond.testing.phantoms import SAGITTAL, ellipsoid
 
@@ -86,14 +88,16 @@ def test_km_plot_draws_the_lifelines_estimate(reader_demo):
 def test_overlay_view_of_a_sagittal_ellipsoid_shows_the_measured_lines(tmp_path):
     phantom = ellipsoid((12.0, 7.0, 9.0), spacing=(0.8, 1.0, 0.9), direction=SAGITTAL)
     row = measure_mask(phantom.mask).iloc[0].to_dict()
-    image2d, mask2d, extent = axial_view(None, phantom.mask, row)
+    view = axial_view(None, phantom.mask, row)
+    mask2d, extent = view.mask, view.extent
     pixel = (extent[1] - extent[0]) / mask2d.shape[1]
     area = mask2d.sum() * pixel**2
     # the axial section through the centre is an ellipse of semi-axes 12 and 7 mm
     assert area == pytest.approx(math.pi * 12 * 7, rel=0.08)
     fig = respond.plots.overlay(None, phantom.mask, row)
     ax = fig.axes[0]
-    drawn = {round(math.dist(*zip(*[line.get_xdata(), line.get_ydata()])), 6) for line in ax.lines}
+    drawn = {round(math.dist(*zip(*[line.get_xdata(), line.get_ydata()])), 6) for line in ax.lines
+             if len(line.get_xdata()) == 2}
     assert round(row["longest_diameter_mm"], 6) in drawn and round(row["short_axis_mm"], 6) in drawn
     assert any("LD" in t.get_text() for t in ax.texts) and any("SA" in t.get_text() for t in ax.texts)
 
@@ -132,3 +136,117 @@ def test_report_renders_in_headless_chromium_with_every_image(reader_demo, tmp_p
     assert loaded, done.stderr[-2000:]
     assert int(loaded.group(1)) == int(loaded.group(2)) >= 6
     assert "Uncaught" not in done.stderr
+
+
+# --- the report takes result objects; every plot takes ax=; no backend switch at import ---------------------------
+
+def test_write_report_accepts_an_evaluation_object(reader_demo, tmp_path):
+    result, _ = reader_demo
+    path = respond.report.write_report(result, tmp_path / "out")
+    assert path == tmp_path / "out" / "report.html"
+    page = path.read_text(encoding="utf-8")
+    for pid in sorted(set(result.best_response.patient_id)):
+        assert f'id="p-{pid}"' in page
+    assert "steroid dose 8 mg/day &gt; baseline 2 mg/day" in page
+    assert 'id="provenance"' in page and result.criteria[0].sha256 in page
+    assert pd.ExcelFile(tmp_path / "out" / "responses.xlsx").sheet_names[0] == "best_response"
+
+
+def test_the_report_uses_the_tables_it_is_given(reader_demo, monkeypatch, tmp_path):
+    result, _ = reader_demo
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: (_ for _ in ()).throw(AssertionError("read_csv called")))
+    page = respond.report.build_report(result)
+    assert "DEMO-01" in page
+
+
+def test_every_plot_draws_into_the_axes_it_is_given(reader_demo):
+    from matplotlib.figure import Figure
+
+    result, _ = reader_demo
+    fig = Figure()
+    axes = fig.subplots(1, 2)
+    assert respond.plots.waterfall(result, ["recist1.1", "rano-bm"], ax=axes) is fig
+    assert len(axes[0].patches) == len(best_change(result.timepoints, "recist1.1"))
+    single = Figure()
+    ax = single.subplots()
+    assert respond.plots.spider(result, "rano-bm", ax=ax) is single and len(ax.lines) > 6
+    for draw in (lambda a: respond.plots.swimmer(result, "rano-bm", ax=a),
+                 lambda a: respond.plots.km_plot(result.events, "ipfs", ax=a)):
+        target = Figure().subplots()
+        assert draw(target) is target.figure and (target.patches or target.lines)
+    with pytest.raises(ValueError, match="one Axes per criteria"):
+        respond.plots.waterfall(result, ["recist1.1", "rano-bm"], ax=ax)
+
+
+def test_importing_the_figures_leaves_the_backend_alone():
+    code = ("import matplotlib; matplotlib.use('pdf'); import respond.plots, respond.report; "
+            "print(matplotlib.get_backend())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "pdf"
+
+
+# --- responses.xlsx: text is never a formula; numbers at the measurement's precision --------------------------------
+
+def test_formula_like_text_is_a_string_cell(tmp_path):
+    from openpyxl import load_workbook
+
+    from respond.report.workbook import write_workbook
+
+    lesions = pd.DataFrame({"patient_id": ['=HYPERLINK("http://x","y")', "P2"], "lesion_id": ["=1+1", "-2"],
+                            "longest_diameter_mm": [17.4928556845359, 12.04], "volume_mm3": [1234.56, 7.4],
+                            "pct_change_from_baseline": [-31.25, 0.0], "organ": ["@brain", "\tbrain"]})
+    write_workbook({"lesions": lesions}, tmp_path / "r.xlsx")
+    sheet = load_workbook(tmp_path / "r.xlsx")["lesions"]
+    cells = {sheet.cell(1, j).value: [sheet.cell(i, j) for i in (2, 3)] for j in range(1, 7)}
+    assert [c.value for c in cells["patient_id"]] == ['\'=HYPERLINK("http://x","y")', "P2"]
+    assert [c.value for c in cells["lesion_id"]] == ["'=1+1", "'-2"]
+    assert [c.value for c in cells["organ"]] == ["'@brain", "'\tbrain"]
+    for column in ("patient_id", "lesion_id", "organ"):
+        assert all(c.data_type == "s" for c in cells[column])
+    assert [c.value for c in cells["longest_diameter_mm"]] == [17.5, 12.0]  # 0.1 mm
+    assert [c.value for c in cells["volume_mm3"]] == [1235, 7]  # 1 mm³
+    assert [c.data_type for c in cells["volume_mm3"]] == ["n", "n"]
+    assert [c.value for c in cells["pct_change_from_baseline"]] == [-31.2, 0.0]  # 0.1 %, numbers stay numbers
+
+
+# --- figures: swimmer arrow inside the axes, legends match the marks, coinciding KM curves -----------------------
+
+def test_swimmer_arrow_is_inside_the_axes_and_the_legend_matches_the_marks(reader_demo):
+    result, _ = reader_demo
+    patients = pd.read_csv(DEMO / "patients.csv", dtype=str, keep_default_na=False)
+    fig = respond.plots.swimmer(result, "rano-bm", patients=patients, time_unit="days")
+    ax = fig.axes[0]
+    arrows = [a for a in ax.texts if getattr(a, "arrow_patch", None) is not None]
+    assert arrows
+    right = ax.get_xlim()[1]
+    assert max(a.xy[0] for a in arrows) < right  # the head of the longest patient's arrow is not clipped
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    drawn_responses = {r for r in result.timepoints.query("criteria == 'rano-bm'").overall_response if r}
+    has_cross = any(line.get_marker() == "X" for line in ax.lines)
+    has_death = any(line.get_marker() == "d" for line in ax.lines)
+    assert ("progression" in labels) == has_cross and ("death" in labels) == has_death
+    assert "ongoing" in labels
+    for response in RESPONSE_COLOURS:
+        bars = [p for p in ax.patches if to_hex(p.get_facecolor()) == RESPONSE_COLOURS[response].lower()]
+        assert (response in labels) == bool(bars), response
+    assert set(labels) & set(RESPONSE_COLOURS) <= drawn_responses
+
+
+def test_coinciding_kaplan_meier_curves_stay_visible():
+    events = pd.DataFrame([{"patient_id": f"P{i}", "criteria": c, "endpoint": "ipfs", "lesion_id": None,
+                            "time_days": 30.0 * (i + 1), "event": i % 2, "event_date": None, "pattern": None,
+                            "censor_reason": None} for c in ("recist1.1", "rano-bm") for i in range(6)])
+    ax = respond.plots.km_plot(events, "ipfs", at_risk=False).axes[0]
+    curves = {line.get_label(): line for line in ax.lines if not line.get_label().startswith("_")}
+    assert "RANO-BM (same curve as RECIST 1.1)" in curves
+    assert curves["RECIST 1.1"].get_linestyle() != curves["RANO-BM (same curve as RECIST 1.1)"].get_linestyle()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["RECIST 1.1", "RANO-BM (same curve as RECIST 1.1)", "censored", "95 % confidence band"]
+
+
+def test_the_rates_table_shows_one_interval_method(reader_demo):
+    result, _ = reader_demo
+    page = respond.report.build_report(result)
+    summary = page[page.index('id="summary"'):page.index('id="figures"')]
+    assert "jeffreys" not in summary.lower().replace("the jeffreys intervals are in responses.xlsx", "")
+    assert "Clopper–Pearson" in summary
