@@ -111,7 +111,6 @@ def draw_registration(ax: Axes, baseline: tuple[sitk.Image | None, sitk.Image],
     """
     base_image, base_mask = baseline
     k = _lesion_slice(base_mask)
-    plane = _axial_plane(base_mask, k)
     fu_mask = sitk.Resample(followup[1], base_mask, transform, sitk.sitkNearestNeighbor, 0)
     if base_image is not None and followup[0] is not None:
         fu_image = sitk.Resample(sitk.Cast(followup[0], sitk.sitkFloat32), base_image, transform,
@@ -127,7 +126,7 @@ def draw_registration(ax: Axes, baseline: tuple[sitk.Image | None, sitk.Image],
         section = sitk.GetArrayFromImage(_axial_plane(image, k)) > 0
         for line in find_contours(np.pad(section, 1).astype(float), 0.5):
             ax.plot(line[:, 1] - 1, line[:, 0] - 1, color=colour, linewidth=0.8)
-    z_mm = plane.GetOrigin()[2]
+    z_mm = base_mask.TransformIndexToPhysicalPoint((0, 0, k))[2]
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"{title}\nbaseline slice {k} (z {z_mm:.1f} mm)" if title else f"slice {k}", fontsize=7)

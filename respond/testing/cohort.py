@@ -108,8 +108,8 @@ def _clinical(course: str, n_scans: int) -> list[tuple[float, str]]:
     return [(0.0, "stable")] * n_scans
 
 
-def write_cohort(folder: str | Path, n_patients: int, *, spacing_mm: float = 3.0, images: bool = True,
-                 seed: int = 0, prefix: str = "BM") -> CohortFiles:
+def write_cohort(folder: str | Path, n_patients: int, *, spacing_mm: float | tuple[float, float, float] = 3.0,
+                 images: bool = True, seed: int = 0, prefix: str = "BM") -> CohortFiles:
     """Write ``n_patients`` synthetic patients (images, masks, manifest.csv, patients.csv) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
