@@ -241,7 +241,8 @@ def test_coinciding_kaplan_meier_curves_stay_visible():
     assert "RANO-BM (same curve as RECIST 1.1)" in curves
     assert curves["RECIST 1.1"].get_linestyle() != curves["RANO-BM (same curve as RECIST 1.1)"].get_linestyle()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["RECIST 1.1", "RANO-BM (same curve as RECIST 1.1)", "censored", "95 % confidence band"]
+    assert labels == ["RECIST 1.1", "RANO-BM (same curve as RECIST 1.1)", "censored",
+                      "95 % confidence band (curve's colour)"]
 
 
 def test_the_rates_table_shows_one_interval_method(reader_demo):
@@ -250,3 +251,79 @@ def test_the_rates_table_shows_one_interval_method(reader_demo):
     summary = page[page.index('id="summary"'):page.index('id="figures"')]
     assert "jeffreys" not in summary.lower().replace("the jeffreys intervals are in responses.xlsx", "")
     assert "Clopper–Pearson" in summary
+
+
+# --- overlays that show change ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def growing_lesion():
+    """One lesion growing from 8 to 14 mm semi-axis over three scans (with head motion): scans, lesion rows, files."""
+    import datetime as dt
+
+    from respond.testing.series import Piece, ScanSpec, make_series
+
+    day = dt.date(2024, 1, 10)
+    specs = [ScanSpec(day + dt.timedelta(days=60 * i), {"A": (Piece((20.0, 10.0, 5.0), (r, 0.8 * r, r)),)},
+                      rotation_deg=(0.0, 0.0, 3.0 * i), translation_mm=(2.0 * i, -1.0 * i, 0.0))
+             for i, r in enumerate((8.0, 11.0, 14.0))]
+    series = make_series(specs, extent_mm=(120.0, 120.0, 60.0), spacing_mm=(1.0, 1.0, 2.0))
+    files, rows = {}, []
+    for scan in series.scans:
+        date = scan.date.isoformat()
+        files[f"{date}_mask"], files[f"{date}_image"] = scan.mask, scan.image
+        measured = measure_mask(scan.mask, scan.image, organ="brain", patient_id="P1", date=date)
+        rows.append(measured.assign(lesion_id="A"))
+    scans = pd.DataFrame({"date": [s.date.isoformat() for s in series.scans],
+                          "mask": [f"{s.date.isoformat()}_mask" for s in series.scans],
+                          "image": [f"{s.date.isoformat()}_image" for s in series.scans]})
+    read = {"mask": files.__getitem__, "image": files.__getitem__}
+    return scans, pd.concat(rows, ignore_index=True), read
+
+
+def test_overlays_of_a_lesion_share_one_field_of_view_and_window_with_a_scale_bar(growing_lesion):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    scans, lesions, read = growing_lesion
+    targets = pd.DataFrame({"patient_id": ["P1", "P1"], "criteria": ["recist1.1", "rano-bm"],
+                            "lesion_id": ["A", "A"], "role": ["target", "non_target"]})
+    fig = respond.plots.contact_sheet(scans, lesions, targets=targets, read=read)
+    FigureCanvasAgg(fig).draw()
+    axes = fig.axes
+    assert len(axes) == 3
+    lds = list(lesions["longest_diameter_mm"])
+    assert lds[2] > 1.5 * lds[0]  # the lesion grows
+    widths = {round(ax.get_xlim()[1] - ax.get_xlim()[0], 9) for ax in axes}
+    heights = {round(abs(ax.get_ylim()[1] - ax.get_ylim()[0]), 9) for ax in axes}
+    assert len(widths) == 1 and widths == heights  # one field of view for all dates
+    assert widths.pop() == pytest.approx(max(40.0, 2.5 * max(lds)), abs=1.0)
+    assert len({ax.images[0].get_clim() for ax in axes}) == 1  # one intensity window
+    renderer = fig.canvas.get_renderer()
+    for ax, (_, row) in zip(axes, lesions.iterrows()):
+        bars = [a for a in ax.artists if isinstance(a, AnchoredSizeBar)]
+        assert len(bars) == 1 and bars[0].get_gid() == "scale_bar"
+        assert sorted(t.get_text() for t in ax.texts if t.get_gid() == "orientation") == ["A", "L", "P", "R"]
+        assert any(t.get_text().startswith("z ") and "slice" in t.get_text() for t in ax.texts)
+        boundary = [line for line in ax.lines if line.get_label() == "_boundary"]
+        points = np.concatenate([line.get_xydata() for line in boundary])
+        for end in ("ld_p1", "ld_p2", "sa_p1", "sa_p2"):  # calipers end on the drawn boundary (mesh vertices)
+            p = np.array([row[f"{end}_x"], row[f"{end}_y"]])
+            assert _distance_to_polylines(p, [line.get_xydata() for line in boundary]) < 1e-6
+        # labels overlap neither each other nor the lesion
+        boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().strip()]
+        lesion_box = ax.transData.transform(np.array([points.min(axis=0), points.max(axis=0)]))
+        for i, a in enumerate(boxes):
+            assert not any(a.overlaps(b) for b in boxes[i + 1:])
+            lo, hi = lesion_box.min(axis=0), lesion_box.max(axis=0)
+            assert a.x1 < lo[0] or a.x0 > hi[0] or a.y1 < lo[1] or a.y0 > hi[1]
+    assert "RECIST 1.1: target" in axes[0].get_ylabel() and "RANO-BM: non-target" in axes[0].get_ylabel()
+
+
+def _distance_to_polylines(p: np.ndarray, lines: list[np.ndarray]) -> float:
+    best = math.inf
+    for line in lines:
+        a, b = line[:-1], line[1:]
+        ab = b - a
+        t = np.clip(((p - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
+        best = min(best, float(np.min(np.linalg.norm(a + t[:, None] * ab - p, axis=1))))
+    return best

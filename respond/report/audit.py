@@ -129,7 +129,7 @@ def draw_registration(ax: Axes, baseline: tuple[sitk.Image | None, sitk.Image],
     z_mm = base_mask.TransformIndexToPhysicalPoint((0, 0, k))[2]
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title}\nbaseline slice {k} (z {z_mm:.1f} mm)" if title else f"slice {k}", fontsize=7)
+    ax.set_title(f"{title}\ncheckerboard baseline / follow-up, baseline slice {k} (z {z_mm:.1f} mm)", fontsize=7)
 
 
 def registration_checkerboard(scans: pd.DataFrame, registrations: pd.DataFrame, folder: Path | None, *,
@@ -153,7 +153,7 @@ def registration_checkerboard(scans: pd.DataFrame, registrations: pd.DataFrame, 
     if baseline_date not in by_date:
         return None
     baseline = _read_pair(by_date[baseline_date], read)
-    fig = Figure(figsize=(2.6 * len(rows), 3.0))
+    fig = Figure(figsize=(3.2 * len(rows), 3.7))
     axes = fig.subplots(1, len(rows), squeeze=False)[0]
     for ax, row in zip(axes, rows):
         date = str(row["date"])

@@ -44,7 +44,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 aut
 color:#222;line-height:1.45}
 h1{font-size:1.6em;margin:24px 0 4px}h2{border-bottom:2px solid #0072B2;padding-bottom:4px;margin-top:36px}
 h3{margin:26px 0 6px}.meta{color:#666;font-size:.9em}
-table{border-collapse:collapse;font-size:.85em;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top}
+table{border-collapse:collapse;font-size:.85em;margin:8px 0;max-width:100%}.scroll{overflow-x:auto}th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top}
 th{background:#f3f6f9;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .resp{display:inline-block;min-width:3.2em;text-align:center;border-radius:3px;padding:0 4px;color:#000;font-weight:600}
 .reason{color:#444;font-size:.92em;min-width:320px}.nowrap{white-space:nowrap}
@@ -78,13 +78,20 @@ def _resp(value: Any) -> str:
     return f'<span class="resp" style="background:{colour}">{_e(value)}</span>'
 
 
-def figure_html(fig: Figure, alt: str, *, save_as: Path | None = None) -> str:
+#: File formats of the saved figures: charts also as SVG (for papers); pictures of scans as PNG only
+#: (an SVG would only wrap the same raster).
+CHART_FORMATS: Final = ("png", "svg")
+PICTURE_FORMATS: Final = ("png",)
+
+
+def figure_html(fig: Figure, alt: str, *, save_as: Path | None = None,
+                formats: tuple[str, ...] = CHART_FORMATS) -> str:
     """A figure as an embedded PNG (base64 data URI).
 
-    With ``save_as`` (a path without suffix) it is also written as PNG and SVG there.
+    With ``save_as`` (a path without suffix) it is also written there in each of ``formats``.
     """
     if save_as is not None:
-        plots.save(fig, save_as)
+        plots.save(fig, save_as, formats=formats)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -96,6 +103,9 @@ _HEADERS: Final = {
     "pct_change_from_nadir": "Δ nadir %", "target_response": "targets", "non_target_response": "non-targets",
     "new_lesions": "new", "overall_response": "overall", "imaging_only": "imaging only",
     "best_overall_response": "best response", "best_response_date": "date of best", "progression_date": "progression",
+    "lesion_id": "lesion", "longest_diameter_mm": "LD (mm)", "short_axis_mm": "SA (mm)", "volume_mm3": "volume (mm³)",
+    "pct_ld_from_baseline": "Δ LD baseline %", "pct_ld_from_nadir": "Δ LD nadir %", "baseline_date": "baseline",
+    "rotation_deg": "rotation (°)", "translation_mm": "translation (mm)", "metric_change": "metric (start → end)",
 }
 
 
@@ -112,7 +122,7 @@ def _table(frame: pd.DataFrame, columns: Iterable[str], *, responses: Iterable[s
             text = _resp(v) if c in responses else _e(format_value(c, v))
             cells.append(f'<td class="{classes.get(c, "")}">{text}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def _summary_section(t: dict[str, pd.DataFrame]) -> str:
@@ -201,7 +211,8 @@ def _summary_pivot(summary: pd.DataFrame) -> str:
                       + (f" [{m}]" if m not in (None, "", *SHOWN_METHODS) else "")
                       for s, t, m in zip(frame["statistic"], frame["time"], frame["method"])]
     columns = list(dict.fromkeys(frame["criteria"]))
-    head = "<th>statistic</th>" + "".join(f"<th>{_e(criteria_name(str(c)))}</th>" for c in columns)
+    head = "<th>statistic</th>" + "".join(
+        f"<th>{_e(' vs '.join(criteria_name(p) for p in str(c).split(' vs ')))}</th>" for c in columns)
     rows = []
     for label in dict.fromkeys(frame["label"]):
         cells = []
@@ -327,9 +338,23 @@ def _targets_html(data: ReportData, pid: str) -> str:
     return "\n".join(parts)
 
 
-_REGISTRATION_COLUMNS: Final = ("date", "baseline_date", "method", "transform_type", "rotation_deg",
-                                "translation_mm", "metric", "initial_metric", "final_metric", "overlap",
-                                "plausible", "problems", "notes")
+_REGISTRATION_COLUMNS: Final = ("date", "baseline_date", "method", "rotation_deg", "translation_mm", "metric_change",
+                                "overlap", "plausible", "problems", "notes")
+
+
+def _registration_rows(registrations: pd.DataFrame) -> pd.DataFrame:
+    """The registration table as shown: method with its transform, the metric from start to end of optimisation."""
+    def method(row) -> str:
+        kind = row.get("transform_type")
+        return f"{row.get('method')} ({kind})" if kind and str(kind) not in ("nan", "None", "identity") else \
+            str(row.get("method"))
+
+    def metric(row) -> str:
+        start, end = format_value("metric", row.get("initial_metric")), format_value("metric", row.get("final_metric"))
+        return f"{row.get('metric')}: {start} → {end}" if start and end else ""
+
+    records = registrations.to_dict("records")
+    return registrations.assign(method=[method(r) for r in records], metric_change=[metric(r) for r in records])
 
 
 def _registration_html(data: ReportData, pid: str, figures: Path | None) -> str:
@@ -340,10 +365,12 @@ def _registration_html(data: ReportData, pid: str, figures: Path | None) -> str:
     if registrations.empty:
         parts.append("<p>No follow-up registered.</p>")
         return "\n".join(parts)
-    parts.append(_table(registrations, _REGISTRATION_COLUMNS,
+    shown = _registration_rows(registrations)
+    problems = any(_e(v) for v in shown["problems"]) if "problems" in shown.columns else False
+    columns = [c for c in _REGISTRATION_COLUMNS if c != "problems" or problems]  # an empty column only takes room
+    parts.append(_table(shown, columns,
                         classes={"notes": "reason", "problems": "reason", "rotation_deg": "num",
-                                 "translation_mm": "num", "initial_metric": "num", "final_metric": "num",
-                                 "overlap": "num"}))
+                                 "translation_mm": "num", "overlap": "num"}))
     scans = data.patient("scans", pid)
     if scans is not None and len(scans):
         try:
@@ -352,7 +379,7 @@ def _registration_html(data: ReportData, pid: str, figures: Path | None) -> str:
             return "\n".join(parts) + f'<p class="warn">Registration picture unavailable: {_e(exc)}</p>'
         if fig is not None:
             parts.append(figure_html(fig, f"registration checkerboard of patient {pid}",
-                                     save_as=_stem(figures, f"registration_{pid}")))
+                                     save_as=_stem(figures, f"registration_{pid}"), formats=PICTURE_FORMATS))
     return "\n".join(parts)
 
 
@@ -378,7 +405,8 @@ def _overlay_html(data: ReportData, pid: str, figures: Path | None) -> str:
     except Exception as exc:  # noqa: BLE001 - a missing scan must not lose the report
         return f'<p class="warn">Measurement overlays unavailable: {_e(exc)}</p>'
     return ('<h4 class="overlays">Measurement overlays</h4>'
-            + figure_html(fig, f"measurement overlays of patient {pid}", save_as=_stem(figures, f"overlays_{pid}")))
+            + figure_html(fig, f"measurement overlays of patient {pid}", save_as=_stem(figures, f"overlays_{pid}"),
+                                 formats=PICTURE_FORMATS))
 
 
 def _failures_section(data: ReportData, figures: Path | None) -> str:

@@ -121,13 +121,13 @@ def panels(ax: Axes | Sequence[Axes] | None, n: int, *, size: tuple[float, float
     return axes[0].figure, axes, False
 
 
-def _reference_lines(ax: Axes) -> None:
-    """The PR (−30 %) and PD (+20 %) thresholds, labelled on the line itself (no legend entry needed)."""
+def _reference_lines(ax: Axes) -> Line2D:
+    """The PR (−30 %) and PD (+20 %) thresholds; returns their legend handle."""
     ax.axhline(0, color="black", linewidth=0.6)
-    for level, name in ((PR_LINE_PCT, "PR −30 %"), (PD_LINE_PCT, "PD +20 %")):
+    for level in (PR_LINE_PCT, PD_LINE_PCT):
         ax.axhline(level, color="#444444", linestyle="--", linewidth=0.8)
-        ax.annotate(name, xy=(1.0, level), xycoords=("axes fraction", "data"), xytext=(-2, 2),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=7, color="#444444")
+    return Line2D([], [], color="#444444", linestyle="--", linewidth=0.8,
+                  label=f"PR {PR_LINE_PCT:+.0f} % / PD {PD_LINE_PCT:+.0f} %")
 
 
 def _response_legend(ax: Axes, responses: Iterable[str], extra: Sequence[Any] = (), **kw) -> None:
@@ -154,12 +154,12 @@ def waterfall(source: Any, criteria: str | Iterable[str] | None = None, *,
         drawn = [bor.get(pid, "NE") or "NE" for pid in change.index]
         colours = [RESPONSE_COLOURS.get(r, RESPONSE_COLOURS["NE"]) for r in drawn]
         panel.bar(range(len(change)), change.values, color=colours, width=0.8, edgecolor="none")
-        _reference_lines(panel)
+        thresholds = _reference_lines(panel)
         panel.set_xticks(range(len(change)))
         panel.set_xticklabels(change.index, rotation=90, fontsize=7)
         panel.set_title(f"{criteria_name(cid)} (n = {len(change)})", fontsize=10)
         panel.set_xlabel("Patient")
-        _response_legend(panel, drawn, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _response_legend(panel, drawn, [thresholds], loc="upper left", bbox_to_anchor=(1.0, 1.0))
         panel.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("Best change of target sum from baseline (%)")
     if created:
@@ -188,11 +188,12 @@ def spider(source: Any, criteria: str | Iterable[str] | None = None, *, time_uni
             response = bor.get(pid, "NE") or "NE"
             any_pd |= _spider_line(panel, group, divisor, RESPONSE_COLOURS.get(response, RESPONSE_COLOURS["NE"]), pid)
             drawn.append(response)
-        _reference_lines(panel)
+        thresholds = _reference_lines(panel)
         panel.set_title(f"{criteria_name(cid)} (n = {len(drawn)})", fontsize=10)
         panel.set_xlabel(f"Time from baseline ({time_unit})")
         extra = [Line2D([], [], marker="X", markersize=7, color=RESPONSE_COLOURS["PD"], linestyle="none",
                         label="first PD")] if any_pd else []
+        extra.append(thresholds)
         _response_legend(panel, drawn, extra, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         panel.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("Change of target sum from baseline (%)")
@@ -334,7 +335,7 @@ def km_plot(events: pd.DataFrame, endpoint: str = "ipfs", criteria: Iterable[str
 
     rows = events[events["endpoint"] == endpoint]
     chosen = _criteria_list(rows, criteria)
-    fig, (axis,), created = panels(ax, 1, size=(6.5, 4.5))
+    fig, (axis,), created = panels(ax, 1, size=(8.5, 4.5))
     fitters = []
     for colour, dashes, cid in zip(CRITERIA_COLOURS, CRITERIA_DASHES, chosen):
         fitter = km(events, endpoint, cid, time_unit=time_unit, label=criteria_name(cid))
@@ -351,8 +352,8 @@ def km_plot(events: pd.DataFrame, endpoint: str = "ipfs", criteria: Iterable[str
     axis.spines[["top", "right"]].set_visible(False)
     handles = [h for h in axis.get_legend_handles_labels()[0]]
     handles += [Line2D([], [], marker="|", markersize=8, color="#444444", linestyle="none", label="censored"),
-                Patch(color="#888888", alpha=0.3, label="95 % confidence band")]
-    axis.legend(handles=handles, frameon=False, fontsize=8)
+                Patch(color="#888888", alpha=0.3, label="95 % confidence band (curve's colour)")]
+    axis.legend(handles=handles, frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if at_risk and fitters:
         add_at_risk_counts(*fitters, ax=axis, fig=fig, rows_to_show=["At risk"])
     if created:
