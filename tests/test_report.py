@@ -123,18 +123,76 @@ def test_report_is_self_contained_with_every_patient(reader_demo):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _render_in_chromium(page: Path, profile: Path) -> subprocess.CompletedProcess:
+    """The DOM of ``page`` after headless Chromium loaded it (scripts run, images decoded)."""
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
+    return subprocess.run([CHROMIUM, *flags, "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=180)
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_report_renders_in_headless_chromium_with_every_image(reader_demo, tmp_path):
     _, out = reader_demo
     CliRunner().invoke(main, ["report", str(out)])
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
-    done = subprocess.run([CHROMIUM, *flags, "--virtual-time-budget=10000", "--dump-dom",
-                           (out / "report.html").as_uri()], capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120)
+    done = _render_in_chromium(out / "report.html", tmp_path / "profile")
     loaded = re.search(r'data-images-loaded="(\d+)/(\d+)"', done.stdout)
     assert loaded, done.stderr[-2000:]
     assert int(loaded.group(1)) == int(loaded.group(2)) >= 6
+    assert "Uncaught" not in done.stderr
+
+
+@pytest.fixture(scope="module")
+def imaging_run(tmp_path_factory):
+    """Three generated patients (responder, stable, local progression) at 5 mm, assessed with the report."""
+    folder = tmp_path_factory.mktemp("imaging")
+    files = write_cohort(folder / "in", 3, spacing_mm=5.0, prefix="IMG")
+    result = respond.assess(files.manifest, out=folder / "out", patients=files.patients, workers=2,
+                            progress=False)
+    assert result.n_failed == 0, result.failures.to_string()
+    return result, folder / "out"
+
+
+def _patient_sections(page: str) -> dict[str, str]:
+    parts = page.split('<section class="patient">')[1:]
+    return {re.search(r'id="p-([^"]+)"', part).group(1): part.split("</section>")[0] for part in parts}
+
+
+def _assert_audit_sections(page: str, result) -> None:
+    sections = _patient_sections(page)
+    assert set(sections) == set(result.best_response.patient_id)
+    for pid, section in sections.items():
+        lesions = result.lesions[result.lesions.patient_id == pid]
+        assert 'class="measurements"' in section, pid
+        for lid in set(lesions.lesion_id):  # every lesion has its rows, LD at 0.1 mm
+            ld = lesions[lesions.lesion_id == lid].longest_diameter_mm.iloc[0]
+            assert f">{lid}</td>" in section and f">{ld:.1f}</td>" in section, (pid, lid)
+        assert 'class="targets"' in section and "RECIST 1.1" in section and "RANO-BM" in section
+        assert "selected by size" in section  # the reason of each choice
+        assert 'class="registration"' in section and "rotation (°)" in section
+        assert f'alt="registration checkerboard of patient {pid}"' in section
+        assert 'class="warnings"' in section and 'class="overlays"' in section
+    provenance = page[page.index('<details class="provenance"'):]
+    assert "manifest" in provenance and re.search(r"[0-9a-f]{64}", provenance)
+    assert result.run_info["criteria"][0]["sha256"] in provenance and "response population" in provenance
+
+
+def test_the_imaging_report_has_the_audit_tables_per_patient(imaging_run):
+    result, out = imaging_run
+    _assert_audit_sections((out / "report.html").read_text(encoding="utf-8"), result)
+    assert (out / "figures" / f"registration_{result.best_response.patient_id.iloc[0]}.png").is_file()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_the_imaging_report_renders_in_headless_chromium(imaging_run, tmp_path):
+    result, out = imaging_run
+    done = _render_in_chromium(out / "report.html", tmp_path / "profile")
+    loaded = re.search(r'data-images-loaded="(\d+)/(\d+)"', done.stdout)
+    assert loaded, done.stderr[-2000:]
+    n_patients = result.best_response.patient_id.nunique()
+    assert int(loaded.group(1)) == int(loaded.group(2)) >= 6 + 2 * n_patients  # overlays and checkerboards
+    _assert_audit_sections(done.stdout, result)
     assert "Uncaught" not in done.stderr
 
 
