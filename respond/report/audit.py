@@ -102,12 +102,13 @@ def _lesion_slice(mask: sitk.Image) -> int:
 
 def draw_registration(ax: Axes, baseline: tuple[sitk.Image | None, sitk.Image],
                       followup: tuple[sitk.Image | None, sitk.Image], transform: sitk.Transform, *,
-                      title: str = "") -> None:
+                      title: str = "") -> tuple[int, float]:
     """Checkerboard of baseline and follow-up (resampled onto the baseline through ``transform``).
 
     ``transform`` maps baseline points to follow-up points (the convention of
     respond's registration). Both scans' lesion boundaries are drawn on top.
-    Drawn on the baseline's native slice with the most lesion voxels.
+    Drawn on the baseline's native slice with the most lesion voxels; returns
+    that slice's index and position (mm along the slice axis).
     """
     base_image, base_mask = baseline
     k = _lesion_slice(base_mask)
@@ -129,7 +130,8 @@ def draw_registration(ax: Axes, baseline: tuple[sitk.Image | None, sitk.Image],
     z_mm = base_mask.TransformIndexToPhysicalPoint((0, 0, k))[2]
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title}\ncheckerboard baseline / follow-up, baseline slice {k} (z {z_mm:.1f} mm)", fontsize=7)
+    ax.set_title(title, fontsize=7)
+    return k, z_mm
 
 
 def registration_checkerboard(scans: pd.DataFrame, registrations: pd.DataFrame, folder: Path | None, *,
@@ -153,8 +155,9 @@ def registration_checkerboard(scans: pd.DataFrame, registrations: pd.DataFrame, 
     if baseline_date not in by_date:
         return None
     baseline = _read_pair(by_date[baseline_date], read)
-    fig = Figure(figsize=(3.2 * len(rows), 3.7))
+    fig = Figure(figsize=(max(3.2 * len(rows), 6.5), 3.9))
     axes = fig.subplots(1, len(rows), squeeze=False)[0]
+    where = ""
     for ax, row in zip(axes, rows):
         date = str(row["date"])
         if date not in by_date:
@@ -162,11 +165,14 @@ def registration_checkerboard(scans: pd.DataFrame, registrations: pd.DataFrame, 
             continue
         transform = sitk.ReadTransform(str(folder / row["transform_file"]))
         plausible = str(row.get("plausible")).lower() in ("true", "1")
-        draw_registration(ax, baseline, _read_pair(by_date[date], read), transform,
-                          title=f"{date} → {baseline_date}" + ("" if plausible else " (IMPLAUSIBLE)"))
+        k, z_mm = draw_registration(ax, baseline, _read_pair(by_date[date], read), transform,
+                                    title=f"{date} onto {baseline_date}" + ("" if plausible else "\nIMPLAUSIBLE"))
+        where = f"baseline slice {k} (z {z_mm:.1f} mm)"
+    fig.suptitle(f"Checkerboard of baseline and registered follow-up ({CHECKER_SQUARES} squares a side), {where}",
+                 fontsize=8)
     fig.legend(handles=[_line(BASELINE_COLOUR, "baseline lesions"), _line(FOLLOWUP_COLOUR, "follow-up lesions, registered")],
                loc="lower center", ncol=2, frameon=False, fontsize=7)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     return fig
 
 

@@ -401,12 +401,30 @@ def _overlay_html(data: ReportData, pid: str, figures: Path | None) -> str:
     if scans is None or lesions is None or scans.empty or lesions.empty or "ld_p1_x" not in lesions.columns:
         return ""
     try:
-        fig = contact_sheet(scans, lesions, targets=data.patient("targets", pid))
+        fig = contact_sheet(scans, lesions, targets=data.patient("targets", pid),
+                            transforms=_transforms(data.patient("registrations", pid), data.folder))
     except Exception as exc:  # noqa: BLE001 - a missing scan must not lose the report
         return f'<p class="warn">Measurement overlays unavailable: {_e(exc)}</p>'
     return ('<h4 class="overlays">Measurement overlays</h4>'
             + figure_html(fig, f"measurement overlays of patient {pid}", save_as=_stem(figures, f"overlays_{pid}"),
                                  formats=PICTURE_FORMATS))
+
+
+def _transforms(registrations: pd.DataFrame | None, folder: Path | None) -> dict[str, Any]:
+    """Per date, the plausible registration (baseline → scan points) of one patient; identity at the baseline."""
+    import SimpleITK as sitk
+
+    out: dict[str, Any] = {}
+    if registrations is None or folder is None:
+        return out
+    for row in registrations.to_dict("records"):
+        if str(row.get("plausible")).lower() not in ("true", "1"):
+            continue
+        if row.get("method") == "baseline":
+            out[str(row["date"])] = sitk.Transform(3, sitk.sitkIdentity)
+        elif isinstance(row.get("transform_file"), str) and (folder / row["transform_file"]).is_file():
+            out[str(row["date"])] = sitk.ReadTransform(str(folder / row["transform_file"]))
+    return out
 
 
 def _failures_section(data: ReportData, figures: Path | None) -> str:

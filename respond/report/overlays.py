@@ -198,8 +198,11 @@ def scale_bar_mm(fov_mm: float) -> int:
 
 
 def draw_view(ax: Axes, view: View, lesion: Mapping[str, Any], *, limits: tuple[float, float] | None = None,
-              title: str | None = None) -> None:
-    """Draw a prepared :class:`View`: slice, boundary, calipers, labels in the corners, scale bar, letters."""
+              title: str | None = None, note: str | None = None) -> None:
+    """Draw a prepared :class:`View`: slice, boundary, calipers, labels in the corners, scale bar, letters.
+
+    ``note`` takes the place of the measurement labels (e.g. "absent (0 mm)").
+    """
     extent = view.extent
     if view.image is not None:
         vmin, vmax = limits or window(view.image, str(lesion.get("organ") or ""))
@@ -221,6 +224,8 @@ def draw_view(ax: Axes, view: View, lesion: Mapping[str, Any], *, limits: tuple[
         length = _number(lesion.get(column))
         if not math.isnan(length):
             labels.append((f"{name} {length:.1f} mm", colour))
+    if note:
+        labels.append((note, "white"))
     # measurement labels stacked in the upper-left corner: outside the lesion (centred, at most 1/FOV_PER_LD
     # of the field) and never on each other
     for i, (text, colour) in enumerate(labels):
@@ -280,7 +285,7 @@ def lesion_roles(targets: pd.DataFrame | None, lesion_id: str) -> str:
 
 
 def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, targets: pd.DataFrame | None = None, read=None,
-                  ax: Any = None) -> Figure:
+                  transforms: Mapping[str, sitk.Transform] | None = None, ax: Any = None) -> Figure:
     """Lesions × dates grid of overlays for one patient.
 
     ``scans``: one row per date with ``date``, ``mask`` and optional ``image``
@@ -288,8 +293,12 @@ def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, targets: pd.Dat
     columns; ``targets``: the patient's rows of the targets table (the
     lesion's role per criteria heads its row; a lesion absent from it is
     "new"). One field of view and one intensity window per lesion row. A
-    lesion absent or not seen at a date gets an empty cell that says so.
-    ``ax``: a lesions × dates array of Axes to draw into.
+    lesion absent or not seen at a date gets a cell that says so; with
+    ``transforms`` (per date, the registration mapping baseline points to
+    that scan's points; the baseline's is the identity) that cell shows the
+    scan where the lesion is expected — its centre at the nearest measured
+    date carried through the registrations — so that a disappearance can be
+    checked by eye. ``ax``: a lesions × dates array of Axes to draw into.
     """
     from respond.io.images import read_image, read_mask
 
@@ -309,7 +318,7 @@ def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, targets: pd.Dat
         image = read["image"](image_path) if isinstance(image_path, str) and image_path else None
         loaded[date] = (image, read["mask"](scan["mask"]))
     for i, lid in enumerate(lesion_ids):
-        _lesion_row(axes[i], lid, dates, lesions[lesions["lesion_id"] == lid], loaded, targets)
+        _lesion_row(axes[i], lid, dates, lesions[lesions["lesion_id"] == lid], loaded, targets, transforms or {})
         for j, date in enumerate(dates):
             if i == 0:
                 axes[i][j].set_title(date, fontsize=9)
@@ -318,23 +327,45 @@ def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, targets: pd.Dat
     return fig
 
 
+def _expected_centre(date: str, measured: Mapping[str, Mapping[str, Any]],
+                     transforms: Mapping[str, sitk.Transform]) -> np.ndarray | None:
+    """Where a lesion not measured at ``date`` is expected: its centre at the nearest measured date, in that
+    scan's frame, carried to the baseline and on to ``date`` through the registrations (None when unknown)."""
+    if date not in transforms or not measured:
+        return None
+    reference = min(measured, key=lambda d: (abs((pd.Timestamp(d) - pd.Timestamp(date)).days), d))
+    if reference not in transforms:
+        return None
+    try:
+        baseline = transforms[reference].GetInverse().TransformPoint(tuple(lesion_centre(measured[reference])))
+    except RuntimeError:  # a transform without an inverse: no expected position
+        return None
+    return np.array(transforms[date].TransformPoint(baseline))
+
+
 def _lesion_row(axes: Sequence[Axes], lid: str, dates: list[str], rows: pd.DataFrame, loaded: dict[str, tuple],
-                targets: pd.DataFrame | None) -> None:
+                targets: pd.DataFrame | None, transforms: Mapping[str, sitk.Transform]) -> None:
     """One lesion over all dates: views with a common field of view and window, then drawn."""
     by_date = {d: rows[rows["date"].astype(str) == d] for d in dates}
     measured = {d: r.iloc[0].to_dict() for d, r in by_date.items() if _size(r)}
     fov = default_fov(list(measured.values()))
-    views = {d: axial_view(loaded[d][0], loaded[d][1], row, fov_mm=fov) for d, row in measured.items()}
+    shown = dict(measured)
+    for date in dates:
+        centre = None if date in measured else _expected_centre(date, measured, transforms)
+        if centre is not None:
+            shown[date] = {"lesion_id": lid, **{f"centroid_{a}": float(v) for a, v in zip("xyz", centre)}}
+    views = {d: axial_view(loaded[d][0], loaded[d][1], row, fov_mm=fov) for d, row in shown.items()}
     images = [v.image for v in views.values() if v.image is not None]
     organ = next((str(r.get("organ") or "") for r in measured.values()), "")
     limits = window(images, organ) if images else None
     for ax, date in zip(axes, dates):
+        status = "not seen" if by_date[date].empty else "absent (0 mm)"
         if date in views:
-            draw_view(ax, views[date], measured[date], limits=limits)
+            draw_view(ax, views[date], shown[date], limits=limits,
+                      note=None if date in measured else f"{status}:\nexpected position")
         else:
             ax.set_facecolor("#F2F2F2")
-            ax.text(0.5, 0.5, "not seen" if by_date[date].empty else "absent (0 mm)", ha="center", va="center",
-                    fontsize=8, transform=ax.transAxes)
+            ax.text(0.5, 0.5, status, ha="center", va="center", fontsize=8, transform=ax.transAxes)
             ax.set_xticks([])
             ax.set_yticks([])
     roles = lesion_roles(targets, lid) or "new (not a baseline lesion)"
