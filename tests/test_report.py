@@ -385,3 +385,18 @@ def _distance_to_polylines(p: np.ndarray, lines: list[np.ndarray]) -> float:
         t = np.clip(((p - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
         best = min(best, float(np.min(np.linalg.norm(a + t[:, None] * ab - p, axis=1))))
     return best
+
+
+def test_measurement_table_changes_from_baseline_and_nadir_hand_worked():
+    from respond.report.audit import measurement_table
+
+    lesions = pd.DataFrame({"lesion_id": ["A", "A", "A", "B"],
+                            "date": ["2024-01-01", "2024-03-01", "2024-05-01", "2024-03-01"],
+                            "longest_diameter_mm": [20.0, 10.0, 15.0, 8.0], "short_axis_mm": [12.0, 6.0, 9.0, 5.0],
+                            "volume_mm3": [4000.0, 500.0, 1700.0, 200.0]})
+    table = measurement_table(lesions).set_index(["lesion_id", "date"])
+    a = table.loc["A"]
+    assert list(a["pct_ld_from_baseline"].fillna(999)) == [999, -50.0, -25.0]  # (10-20)/20, (15-20)/20
+    assert list(a["pct_ld_from_nadir"].fillna(999)) == [999, -50.0, 50.0]  # nadir 20 then 10: (15-10)/10
+    b = table.loc["B"].iloc[0]
+    assert math.isnan(b["pct_ld_from_baseline"]) and b["longest_diameter_mm"] == 8.0  # a new lesion has no baseline

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from skimage.measure import find_contours
 
 #: Columns of the measurement table.
-MEASUREMENT_COLUMNS: Final = ("lesion_id", "date", "status", "longest_diameter_mm", "short_axis_mm", "volume_mm3",
+MEASUREMENT_COLUMNS: Final = ("lesion_id", "date", "status", "track_status", "longest_diameter_mm", "short_axis_mm", "volume_mm3",
                               "pct_ld_from_baseline", "pct_ld_from_nadir")
 #: Squares along each side of a registration checkerboard.
 CHECKER_SQUARES: Final = 6
@@ -63,12 +63,14 @@ def measurement_table(lesions: pd.DataFrame) -> pd.DataFrame:
                 baseline = ld
             nadir = min((v for v in earlier if not math.isnan(v)), default=math.nan)
             rows.append({"lesion_id": lid, "date": str(record["date"]), "status": record.get("status"),
+                         "track_status": record.get("track_status"),
                          "longest_diameter_mm": ld, "short_axis_mm": _float(record.get("short_axis_mm")),
                          "volume_mm3": _float(record.get("volume_mm3")),
                          "pct_ld_from_baseline": _pct(ld, baseline) if earlier else math.nan,
                          "pct_ld_from_nadir": _pct(ld, nadir) if earlier else math.nan})
             earlier.append(ld)
-    return pd.DataFrame(rows, columns=list(MEASUREMENT_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(MEASUREMENT_COLUMNS))
+    return table if table["track_status"].notna().any() else table.drop(columns="track_status")
 
 
 def _read_pair(scan: pd.Series, read) -> tuple[sitk.Image | None, sitk.Image]:

@@ -105,7 +105,7 @@ _HEADERS: Final = {
     "best_overall_response": "best response", "best_response_date": "date of best", "progression_date": "progression",
     "lesion_id": "lesion", "longest_diameter_mm": "LD (mm)", "short_axis_mm": "SA (mm)", "volume_mm3": "volume (mm³)",
     "pct_ld_from_baseline": "Δ LD baseline %", "pct_ld_from_nadir": "Δ LD nadir %", "baseline_date": "baseline",
-    "rotation_deg": "rotation (°)", "translation_mm": "translation (mm)", "metric_change": "metric (start → end)",
+    "track_status": "tracking", "rotation_deg": "rotation (°)", "translation_mm": "translation (mm)", "metric_change": "metric (start → end)",
 }
 
 
@@ -312,7 +312,7 @@ def patient_html(data: ReportData, pid: str, figures: Path | None) -> str:
     return "\n".join(p for p in parts if p)
 
 
-_MEASUREMENT_CLASSES: Final = {c: "num" for c in audit.MEASUREMENT_COLUMNS[3:]}
+_MEASUREMENT_CLASSES: Final = {c: "num" for c in audit.MEASUREMENT_COLUMNS[4:]}
 
 
 def _measurements_html(data: ReportData, pid: str) -> str:

@@ -328,9 +328,11 @@ def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, targets: pd.Dat
 
 
 def _expected_centre(date: str, measured: Mapping[str, Mapping[str, Any]],
-                     transforms: Mapping[str, sitk.Transform]) -> np.ndarray | None:
-    """Where a lesion not measured at ``date`` is expected: its centre at the nearest measured date, in that
-    scan's frame, carried to the baseline and on to ``date`` through the registrations (None when unknown)."""
+                     transforms: Mapping[str, sitk.Transform]) -> tuple[np.ndarray, str] | None:
+    """Where a lesion not measured at ``date`` is looked for: its centre at the nearest measured date, in that
+    scan's frame, carried to the baseline and on to ``date`` through the registrations; and that date.
+
+    None when a registration is unknown."""
     if date not in transforms or not measured:
         return None
     reference = min(measured, key=lambda d: (abs((pd.Timestamp(d) - pd.Timestamp(date)).days), d))
@@ -340,7 +342,7 @@ def _expected_centre(date: str, measured: Mapping[str, Mapping[str, Any]],
         baseline = transforms[reference].GetInverse().TransformPoint(tuple(lesion_centre(measured[reference])))
     except RuntimeError:  # a transform without an inverse: no expected position
         return None
-    return np.array(transforms[date].TransformPoint(baseline))
+    return np.array(transforms[date].TransformPoint(baseline)), reference
 
 
 def _lesion_row(axes: Sequence[Axes], lid: str, dates: list[str], rows: pd.DataFrame, loaded: dict[str, tuple],
@@ -349,23 +351,23 @@ def _lesion_row(axes: Sequence[Axes], lid: str, dates: list[str], rows: pd.DataF
     by_date = {d: rows[rows["date"].astype(str) == d] for d in dates}
     measured = {d: r.iloc[0].to_dict() for d, r in by_date.items() if _size(r)}
     fov = default_fov(list(measured.values()))
-    shown = dict(measured)
+    shown, notes = dict(measured), {}
     for date in dates:
-        centre = None if date in measured else _expected_centre(date, measured, transforms)
-        if centre is not None:
-            shown[date] = {"lesion_id": lid, **{f"centroid_{a}": float(v) for a, v in zip("xyz", centre)}}
+        found = None if date in measured else _expected_centre(date, measured, transforms)
+        if found is not None:
+            shown[date] = {"lesion_id": lid, **{f"centroid_{a}": float(v) for a, v in zip("xyz", found[0])}}
+            notes[date] = f"{'not seen' if by_date[date].empty else 'absent (0 mm)'}:\nits place on {found[1]}"
     views = {d: axial_view(loaded[d][0], loaded[d][1], row, fov_mm=fov) for d, row in shown.items()}
     images = [v.image for v in views.values() if v.image is not None]
     organ = next((str(r.get("organ") or "") for r in measured.values()), "")
     limits = window(images, organ) if images else None
     for ax, date in zip(axes, dates):
-        status = "not seen" if by_date[date].empty else "absent (0 mm)"
         if date in views:
-            draw_view(ax, views[date], shown[date], limits=limits,
-                      note=None if date in measured else f"{status}:\nexpected position")
+            draw_view(ax, views[date], shown[date], limits=limits, note=notes.get(date))
         else:
             ax.set_facecolor("#F2F2F2")
-            ax.text(0.5, 0.5, status, ha="center", va="center", fontsize=8, transform=ax.transAxes)
+            ax.text(0.5, 0.5, "not seen" if by_date[date].empty else "absent (0 mm)", ha="center", va="center",
+                    fontsize=8, transform=ax.transAxes)
             ax.set_xticks([])
             ax.set_yticks([])
     roles = lesion_roles(targets, lid) or "new (not a baseline lesion)"
