@@ -184,6 +184,12 @@ def test_the_imaging_report_has_the_audit_tables_per_patient(imaging_run):
     assert (out / "figures" / f"registration_{result.best_response.patient_id.iloc[0]}.png").is_file()
 
 
+def test_write_report_accepts_an_assessment_object(imaging_run):
+    result, out = imaging_run
+    path = respond.report.write_report(result, out / "again.html")  # transforms resolved from the same folder
+    _assert_audit_sections(path.read_text(encoding="utf-8"), result)
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_the_imaging_report_renders_in_headless_chromium(imaging_run, tmp_path):
     result, out = imaging_run

@@ -82,18 +82,24 @@ def _resp(value: Any) -> str:
 #: (an SVG would only wrap the same raster).
 CHART_FORMATS: Final = ("png", "svg")
 PICTURE_FORMATS: Final = ("png",)
+#: Resolution of the figures embedded in the page (pictures of scans are saved at this resolution too:
+#: at 110 dpi an overlay cell has about 0.2 mm pixels, finer than any scan's voxels).
+EMBED_DPI: Final = 110
 
 
 def figure_html(fig: Figure, alt: str, *, save_as: Path | None = None,
                 formats: tuple[str, ...] = CHART_FORMATS) -> str:
     """A figure as an embedded PNG (base64 data URI).
 
-    With ``save_as`` (a path without suffix) it is also written there in each of ``formats``.
+    With ``save_as`` (a path without suffix) it is also written there in each of ``formats``; a
+    picture saved as PNG only is rendered once, and the file holds the embedded image.
     """
-    if save_as is not None:
-        plots.save(fig, save_as, formats=formats)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=EMBED_DPI, bbox_inches="tight")
+    if save_as is not None and tuple(formats) == ("png",):
+        atomic_write(save_as.with_name(f"{save_as.name}.png"), lambda tmp: tmp.write_bytes(buffer.getvalue()))
+    elif save_as is not None:
+        plots.save(fig, save_as, formats=formats)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<figure><img alt="{_e(alt)}" src="data:image/png;base64,{data}"></figure>'
 
@@ -156,6 +162,8 @@ def _summary_section(t: dict[str, pd.DataFrame]) -> str:
         parts.append(f"<h3>Agreement between criteria</h3><p>{len(agreement) - len(differ)} of {len(agreement)} "
                      "patients have the same best overall response.</p>")
         if len(differ):
+            differ = differ.assign(criteria_a=differ["criteria_a"].map(lambda c: criteria_name(str(c))),
+                                   criteria_b=differ["criteria_b"].map(lambda c: criteria_name(str(c))))
             parts.append(_table(differ, ["patient_id", "criteria_a", "response_a", "criteria_b", "response_b",
                                          "reason"], responses=("response_a", "response_b"),
                                 classes={"reason": "reason"}))
@@ -166,7 +174,7 @@ def _summary_section(t: dict[str, pd.DataFrame]) -> str:
 REPORTED_INTERVAL: Final = "clopper-pearson"
 OTHER_INTERVALS: Final = ("jeffreys",)
 #: Methods not repeated in the label of a statistic (the table's note names them).
-SHOWN_METHODS: Final = (REPORTED_INTERVAL, "kaplan-meier", "count")
+SHOWN_METHODS: Final = (REPORTED_INTERVAL, "kaplan-meier", "count", "cohen")
 
 _STATISTIC_NAMES: Final = {
     "iorr": "Intracranial objective response rate", "dcr": "Disease control rate",
