@@ -406,3 +406,21 @@ def test_measurement_table_changes_from_baseline_and_nadir_hand_worked():
     assert list(a["pct_ld_from_nadir"].fillna(999)) == [999, -50.0, 50.0]  # nadir 20 then 10: (15-10)/10
     b = table.loc["B"].iloc[0]
     assert math.isnan(b["pct_ld_from_baseline"]) and b["longest_diameter_mm"] == 8.0  # a new lesion has no baseline
+
+
+def test_provenance_names_the_cutoff_the_inputs_and_the_versions():
+    from respond.report.provenance import provenance_section
+
+    info = {"respond_version": "9.9", "libraries": {"numpy": "1.0"}, "data_cutoff": "2024-12-31",
+            "inputs": {"lesions": "in/lesions.csv sha256:" + "ab" * 32, "clinical": "<DataFrame>"},
+            "criteria": [{"id": "rano-bm", "name": "RANO-BM", "sha256": "cd" * 32,
+                          "config": {"endpoints": {"response_population": "assessed"}}}],
+            "options": {"transform": "rigid"}}
+    page = provenance_section(info, {})
+    assert page.count("<details") == 1 and "<summary>" in page
+    for text in ("2024-12-31", "in/lesions.csv", "ab" * 32, "cd" * 32, "assessed", "numpy 1.0", "matplotlib ",
+                 "&quot;rigid&quot;", "(given as a DataFrame: no file)", "9.9"):
+        assert text in page, text
+    timepoints = pd.DataFrame({"date": ["2024-01-01", "2024-06-30"]})
+    assert "latest date in the data is 2024-06-30" in provenance_section({"respond_version": "1"},
+                                                                          {"timepoints": timepoints})

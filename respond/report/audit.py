@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from skimage.measure import find_contours
 
 #: Columns of the measurement table.
-MEASUREMENT_COLUMNS: Final = ("lesion_id", "date", "status", "track_status", "longest_diameter_mm", "short_axis_mm", "volume_mm3",
+MEASUREMENT_COLUMNS: Final = ("lesion_id", "date", "status", "track_status", "longest_diameter_mm", "short_axis_mm",
+                              "volume_mm3",
                               "pct_ld_from_baseline", "pct_ld_from_nadir")
 #: Squares along each side of a registration checkerboard.
 CHECKER_SQUARES: Final = 6
@@ -172,7 +173,8 @@ def registration_checkerboard(scans: pd.DataFrame, registrations: pd.DataFrame, 
         where = f"baseline slice {k} (z {z_mm:.1f} mm)"
     fig.suptitle(f"Checkerboard of baseline and registered follow-up ({CHECKER_SQUARES} squares a side), {where}",
                  fontsize=8)
-    fig.legend(handles=[_line(BASELINE_COLOUR, "baseline lesions"), _line(FOLLOWUP_COLOUR, "follow-up lesions, registered")],
+    fig.legend(handles=[_line(BASELINE_COLOUR, "baseline lesions"),
+                        _line(FOLLOWUP_COLOUR, "follow-up lesions, registered")],
                loc="lower center", ncol=2, frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     return fig

@@ -44,7 +44,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 aut
 color:#222;line-height:1.45}
 h1{font-size:1.6em;margin:24px 0 4px}h2{border-bottom:2px solid #0072B2;padding-bottom:4px;margin-top:36px}
 h3{margin:26px 0 6px}.meta{color:#666;font-size:.9em}
-table{border-collapse:collapse;font-size:.85em;margin:8px 0;max-width:100%}.scroll{overflow-x:auto}th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top}
+table{border-collapse:collapse;font-size:.85em;margin:8px 0;max-width:100%}.scroll{overflow-x:auto}
+th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top}
 th{background:#f3f6f9;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .resp{display:inline-block;min-width:3.2em;text-align:center;border-radius:3px;padding:0 4px;color:#000;font-weight:600}
 .reason{color:#444;font-size:.92em;min-width:320px}.nowrap{white-space:nowrap}
@@ -111,7 +112,8 @@ _HEADERS: Final = {
     "best_overall_response": "best response", "best_response_date": "date of best", "progression_date": "progression",
     "lesion_id": "lesion", "longest_diameter_mm": "LD (mm)", "short_axis_mm": "SA (mm)", "volume_mm3": "volume (mm³)",
     "pct_ld_from_baseline": "Δ LD baseline %", "pct_ld_from_nadir": "Δ LD nadir %", "baseline_date": "baseline",
-    "track_status": "tracking", "rotation_deg": "rotation (°)", "translation_mm": "translation (mm)", "metric_change": "metric (start → end)",
+    "track_status": "tracking", "rotation_deg": "rotation (°)", "translation_mm": "translation (mm)",
+    "metric_change": "metric (start → end)",
 }
 
 

@@ -281,7 +281,8 @@ def lesion_roles(targets: pd.DataFrame | None, lesion_id: str) -> str:
     if targets is None or not len(targets):
         return ""
     rows = targets[targets["lesion_id"].astype(str) == str(lesion_id)]
-    return " · ".join(f"{criteria_name(str(c))}: {str(r).replace('_', '-')}" for c, r in zip(rows["criteria"], rows["role"]))
+    return " · ".join(f"{criteria_name(str(c))}: {str(r).replace('_', '-')}"
+                      for c, r in zip(rows["criteria"], rows["role"]))
 
 
 def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, targets: pd.DataFrame | None = None, read=None,

@@ -339,7 +339,8 @@ def km_plot(events: pd.DataFrame, endpoint: str = "ipfs", criteria: Iterable[str
     fitters = []
     for colour, dashes, cid in zip(CRITERIA_COLOURS, CRITERIA_DASHES, chosen):
         fitter = km(events, endpoint, cid, time_unit=time_unit, label=criteria_name(cid))
-        same = [f._label for f in fitters if f.survival_function_.iloc[:, 0].equals(fitter.survival_function_.iloc[:, 0])]
+        curve = fitter.survival_function_.iloc[:, 0]
+        same = [f._label for f in fitters if f.survival_function_.iloc[:, 0].equals(curve)]
         fitter.plot_survival_function(ax=axis, ci_show=True, color=colour, linestyle=dashes, show_censors=True,
                                       censor_styles={"marker": "|", "ms": 6},
                                       label=criteria_name(cid) + (f" (same curve as {same[0]})" if same else ""))

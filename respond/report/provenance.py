@@ -14,6 +14,8 @@ from typing import Any, Final, Mapping
 
 import pandas as pd
 
+#: Libraries whose versions the report records for itself (it draws the figures and writes the spreadsheet).
+REPORT_LIBRARIES: Final = ("matplotlib", "openpyxl", "SimpleITK", "scikit-image", "lifelines")
 #: Keys of run.json that may hold the data cut-off date, in order of preference.
 CUTOFF_KEYS: Final = ("data_cutoff", "data_cutoff_date", "cutoff_date")
 
@@ -81,6 +83,19 @@ def data_cutoff(run_info: Mapping[str, Any], tables: Mapping[str, pd.DataFrame])
             else "none recorded")
 
 
+def report_libraries() -> str:
+    """Versions of the libraries the report itself used, e.g. ``"matplotlib 3.9.2, openpyxl 3.1.5"``."""
+    from importlib import metadata
+
+    found = []
+    for name in REPORT_LIBRARIES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
 def provenance_section(run_info: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> str:
     """The collapsible provenance section (empty string when nothing was recorded)."""
     if not run_info:
@@ -89,7 +104,8 @@ def provenance_section(run_info: Mapping[str, Any], tables: Mapping[str, pd.Data
     libraries = ", ".join(f"{k} {v}" for k, v in (run_info.get("libraries") or {}).items())
     general = _rows([
         ("respond", _e(run_info.get("respond_version"))), ("Python", _e(run_info.get("python"))),
-        ("libraries", _e(libraries)), ("run started", _e(run_info.get("started"))),
+        ("libraries of the run", _e(libraries)), ("libraries of the report", _e(report_libraries())),
+        ("run started", _e(run_info.get("started"))),
         ("run finished", _e(run_info.get("finished"))), ("data cut-off", data_cutoff(run_info, tables)),
         ("counts", _e(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (run_info.get("counts") or {}).items()))),
     ])
