@@ -72,14 +72,21 @@ def collect(source: Any, *, folder: str | Path | None = None) -> ReportData:
         tables = load_tables(run_dir, REPORT_TABLES)
         info_path = run_dir / "run.json"
         info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
-        if "patients" not in tables:
-            given = _input_path((info.get("inputs") or {}).get("patients"), run_dir)
-            if given is not None:
-                tables["patients"] = pd.read_csv(given, dtype=str, keep_default_na=False)
-        return ReportData(tables, info, run_dir)
+        return ReportData(_with_patients(tables, info, run_dir), info, run_dir)
     if isinstance(source, Mapping):
         return ReportData(load_tables(source, REPORT_TABLES), {}, Path(folder) if folder else None)
-    return ReportData(_object_tables(source), _run_info(source), Path(folder) if folder else None)
+    info = _run_info(source)
+    base = Path(folder) if folder else None
+    return ReportData(_with_patients(_object_tables(source), info, base or Path.cwd()), info, base)
+
+
+def _with_patients(tables: dict[str, pd.DataFrame], info: Mapping[str, Any], run_dir: Path) -> dict[str, pd.DataFrame]:
+    """The tables, plus the patients table the run was given (run.json inputs) when none is among them."""
+    if "patients" not in tables:
+        given = _input_path((info.get("inputs") or {}).get("patients"), run_dir)
+        if given is not None:
+            tables["patients"] = pd.read_csv(given, dtype=str, keep_default_na=False)
+    return tables
 
 
 def _input_path(described: str | None, run_dir: Path) -> Path | None:

@@ -445,8 +445,10 @@ def _failures_section(data: ReportData, figures: Path | None) -> str:
             + _table(failures, ["patient_id", "stage", "error_code", "message"], classes={"message": "reason"}))
 
 
-#: The sections of the report, in page order. A stage adds its section here (e.g. the study outcomes,
-#: respond/report/outcomes.py, after "figures").
+#: The sections of the report, in page order; the navigation lists those that render. A stage adds its
+#: section here as one entry, e.g. the study outcomes after the figures:
+#: ``Section("outcomes", "Outcomes", outcomes_section)`` with ``outcomes_section(data, figures) -> str``
+#: defined in respond/report/outcomes.py (``data.tables`` holds the run's tables by name).
 SECTIONS: list[Section] = [
     Section("summary", "Summary", lambda data, figures: _summary_section(data.tables)),
     Section("figures", "Figures", _figures_section),
