@@ -32,7 +32,8 @@ import SimpleITK as sitk
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from respond.io.images import Geometry, read_mask  # noqa: E402
+from respond.io.geometry import Geometry  # noqa: E402
+from respond.io.masks import read_mask  # noqa: E402
 from respond.measure import measure_mask  # noqa: E402
 from respond.measure.axial import axial_frame  # noqa: E402
 from respond.measure.diameters import boundary_midpoints, farthest_pair_3d, mesh_volume_mm3  # noqa: E402

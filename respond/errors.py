@@ -6,6 +6,8 @@ was found and what to do about it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from numbers import Integral
 from typing import Any
 
 
@@ -65,6 +67,34 @@ class RespondError(Exception):
             "error_code": self.code,
             "message": str(self),
         }
+
+
+def format_values(values: Iterable[Any], limit: int = 5, *, sep: str = ", ", unit: str | None = None) -> str:
+    """The first ``limit`` values of a list for an error message, and how many there are in all.
+
+    A message never prints an unbounded list (161 missing slice positions, a
+    million label values): ``format_values(range(161))`` gives
+    ``"0, 1, 2, 3, 4, … (161 values)"``. Numbers are printed with 6 significant
+    digits; ``unit`` is appended to each shown value.
+    """
+    items = list(values)
+    shown = [_format_value(v) + (f" {unit}" if unit else "") for v in items[:limit]]
+    text = sep.join(shown)
+    if len(items) > limit:
+        text += f"{sep}… ({len(items)} values)"
+    return text
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, (bool, str)):
+        return str(value)
+    if isinstance(value, Integral):
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{number:.6g}"
 
 
 class ConfigError(RespondError, ValueError):

@@ -126,6 +126,9 @@ LESIONS: Final = Table(
         C("sa_p2_y", "float", "Short-axis endpoint 2, patient y (LPS), mm."),
         C("sa_p2_z", "float", "Short-axis endpoint 2, patient z (LPS), mm."),
         C("obliquity_deg", "float", "Angle between the native slice normal closest to patient z and z, degrees."),
+        C("qform_sform_disagreement_mm", "float",
+          "NIfTI masks with both a qform and an sform: their largest disagreement at the grid corners, mm "
+          "(QC; blank when the file has one transform or is not NIfTI)."),
     ),
 )
 

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 
 from respond.errors import GeometryMismatchError, ImageFileError, MaskValueError
 from respond.io import dicom
-from respond.io.images import Geometry, image_geometry, load_pair, read_image, read_mask
+from respond.io.geometry import Geometry
+from respond.io.images import image_geometry, read_image
+from respond.io.masks import load_pair, read_mask
 from respond.measure import measure_mask
 from respond.testing.dicom import write_dicom_seg, write_dicom_series
 from respond.testing.phantoms import ellipsoid

@@ -1,4 +1,4 @@
-"""Every guard of respond.io.images, made to fire on a broken-on-purpose file (made in tmp_path)."""
+"""Every guard of respond.io (images, nifti, masks), made to fire on a broken-on-purpose file (made in tmp_path)."""
 from __future__ import annotations
 
 import gzip
@@ -10,8 +10,9 @@ import pytest
 import SimpleITK as sitk
 
 from respond.errors import GeometryError, GeometryMismatchError, ImageFileError, MaskValueError
-from respond.io import images as io
-from respond.io.images import Geometry, load_pair, read_header, read_image, read_mask
+from respond.io.geometry import Geometry
+from respond.io.images import read_header, read_image
+from respond.io.masks import load_pair, read_mask
 
 
 def small_mask(dtype=np.uint8, spacing=(0.5, 0.6, 2.0), origin=(1.0, 2.0, 3.0)) -> sitk.Image:
@@ -326,8 +327,11 @@ def test_dicom_folder_with_two_series_or_none(tmp_path):
 
 
 def test_tolerances_are_named_and_documented():
-    for name in ("ORTHONORMAL_ATOL", "GEOMETRY_ATOL_MM", "DIRECTION_ATOL", "QFORM_SFORM_ATOL_MM"):
-        assert getattr(io, name) > 0
+    from respond.io import geometry, nifti
+
+    for module, name in ((geometry, "ORTHONORMAL_ATOL"), (geometry, "GEOMETRY_ATOL_MM"),
+                         (geometry, "DIRECTION_ATOL"), (nifti, "QFORM_SFORM_VOXEL_FRACTION")):
+        assert getattr(module, name) > 0
 
 
 def test_multi_member_gzip_nifti_is_read_completely(tmp_path):
@@ -346,7 +350,8 @@ def test_multi_member_gzip_nifti_is_read_completely(tmp_path):
 def test_huge_header_fails_before_reading_voxels(tmp_path):
     path = write_nrrd(tmp_path / "huge.nrrd", directions="(1,0,0) (0,1,0) (0,0,1)", sizes=(4096, 4096, 4096),
                       data=bytes(24))
-    with pytest.raises(ImageFileError, match=r"68,719,476,736 voxels .* max_voxels") as info:
+    # The memory limit (bytes) fires first since issue 17: 64 GiB of uint8 > MAX_IMAGE_BYTES.
+    with pytest.raises(ImageFileError, match=r"68,719,476,736 voxels .*, 64 GiB in memory, .*max_bytes") as info:
         read_mask(path)
     assert info.value.code == "image.too_large"
     with pytest.raises(ImageFileError, match="max_voxels = 10"):

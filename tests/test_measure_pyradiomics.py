@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from respond.io.images import Geometry, read_mask
+from respond.io.geometry import Geometry
+from respond.io.masks import read_mask
 from respond.measure import measure_mask
 from respond.measure.axial import axial_frame, axial_stack
 from respond.measure.instances import find_lesions

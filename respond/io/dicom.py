@@ -26,7 +26,7 @@ a segment is its TrackingID, else its SegmentLabel, else its segment number
 (see :func:`segment_lesion_ids`). FRACTIONAL segments are binarised at
 ``FRACTIONAL_THRESHOLD`` of MaximumFractionalValue. The grid is the SEG's own
 (the span of its frames) or, when an image grid is given, that grid: every SEG
-frame must then lie on it within the tolerances of :mod:`respond.io.images`.
+frame must then lie on it within the tolerances of :mod:`respond.io.geometry`.
 
 **Dates.** :func:`study_date` reads StudyDate (else SeriesDate, else
 AcquisitionDate for an image series). For a SEG only StudyDate is used: its
@@ -45,18 +45,15 @@ import numpy as np
 import SimpleITK as sitk
 
 from respond.errors import (
+    format_values,
     GeometryError,
     GeometryMismatchError,
     ImageFileError,
     MaskValueError,
 )
-from respond.io.images import (
-    DIRECTION_ATOL,
-    GEOMETRY_ATOL_MM,
-    Geometry,
-    _check_file,
-    _dicom_series_files,
-)
+from respond.io.dicom_frames import open_seg
+from respond.io.files import check_file, is_dicom_file
+from respond.io.geometry import DIRECTION_ATOL, GEOMETRY_ATOL_MM, Geometry, format_vector, nonzero_box
 
 #: Two slices whose positions along the slice normal differ by less than this (mm)
 #: are duplicates (the same position acquired twice, e.g. a repeated or multi-echo slice).
@@ -89,24 +86,7 @@ _HEADER_TAGS: Final = (
 )
 
 
-def _fmt(values) -> str:
-    return "(" + ", ".join(f"{float(v):.6g}" for v in np.ravel(values)) + ")"
-
-
 # --------------------------------------------------------------------------- detection
-
-
-def is_dicom_file(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a file with the DICOM Part 10 preamble ('DICM' at byte 128)."""
-    path = Path(path)
-    if not path.is_file():
-        return False
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(128)
-            return handle.read(4) == b"DICM"
-    except OSError:
-        return False
 
 
 def is_dicom_seg(path: str | os.PathLike) -> bool:
@@ -123,6 +103,20 @@ def is_dicom_seg(path: str | os.PathLike) -> bool:
 
 
 # --------------------------------------------------------------------------- series
+
+
+def series_files(folder: Path) -> list[str]:
+    """The files of the only DICOM series in ``folder``, in the order GDCM lists them."""
+    ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+    if not ids:
+        raise ImageFileError("no DICOM series found in folder", code="image.dicom", file=str(folder))
+    if len(ids) > 1:
+        raise ImageFileError(
+            f"folder holds {len(ids)} DICOM series ({format_values(ids)}); give a folder with one series",
+            code="image.dicom",
+            file=str(folder),
+        )
+    return list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), ids[0]))
 
 
 @dataclass(frozen=True)
@@ -161,10 +155,67 @@ def _read_headers(files: Sequence[str], folder: Path) -> list:
 
 
 def series_layout(folder: str | os.PathLike, *, allow_uneven_slices: bool = False) -> SeriesLayout:
-    """Check the slice headers of the one DICOM series in ``folder`` and return its layout (no voxels read)."""
+    """Check the slice headers of the one DICOM series in ``folder`` and return its layout (no voxels read).
+
+    Whether the slices form one regular volume, and each slice's index in it,
+    is decided by :func:`highdicom.spatial.get_series_volume_positions`
+    (relative gap tolerance ``SLICE_GAP_RTOL``; with ``allow_uneven_slices``,
+    missing positions are allowed when every gap is a whole multiple of the
+    smallest). When highdicom refuses the series, respond says why: duplicated
+    positions, uneven or missing gaps, or a sheared stack.
+    """
     folder = Path(folder)
-    files = _dicom_series_files(folder)
+    files = series_files(folder)
     headers = _read_headers(files, folder)
+    _check_one_stack(files, headers, folder)
+    if len(files) < 2:
+        raise _series_error(f"the series has {len(files)} slice; a 3D image needs at least two", folder)
+    first = headers[0]
+    orientation = np.array([float(v) for v in first.ImageOrientationPatient])
+    row, col = orientation[:3], orientation[3:]
+    normal = np.cross(row, col)
+    spacing, indices = _volume_positions(headers, allow_uneven_slices)
+    ipp = np.array([[float(v) for v in ds.ImagePositionPatient] for ds in headers])
+    along = ipp @ normal
+    if spacing is None or indices is None:
+        order = np.argsort(along, kind="stable")
+        _explain_refusal([files[n] for n in order], ipp[order], along[order], normal, folder, allow_uneven_slices)
+        raise _series_error(
+            f"the slice positions {format_values(along[order], unit='mm')} along the normal do not form one "
+            "regular volume", folder, "image.dicom_uneven_slices")
+    index = np.asarray(indices, int)
+    if len(index) > 1 and np.corrcoef(index, along)[0, 1] < 0:  # number slices along row × column
+        index = index.max() - index
+    index = index - index.min()
+    order = np.argsort(index, kind="stable")
+    files, ipp, along, index = [files[n] for n in order], ipp[order], along[order], index[order]
+    n_slices = int(index[-1]) + 1
+    missing = tuple(sorted(set(range(n_slices)) - {int(i) for i in index}))
+    pixel = np.array([float(v) for v in first.PixelSpacing])
+    geometry = Geometry(
+        size=(int(first.Columns), int(first.Rows), n_slices),
+        spacing=(float(pixel[1]), float(pixel[0]), float(spacing)),
+        origin=tuple(float(v) for v in ipp[0]),  # type: ignore[arg-type]
+        direction=tuple(float(v) for v in np.column_stack([row, col, normal]).ravel()),
+        file=str(folder),
+    )
+    return SeriesLayout(str(folder), tuple(files), tuple(float(v) for v in along), tuple(int(i) for i in index),
+                        missing, geometry)
+
+
+def _volume_positions(headers: list, allow_missing: bool) -> tuple[float | None, list[int] | None]:
+    """highdicom's verdict on the slice positions: (slice spacing mm, index of each slice) or (None, None)."""
+    from highdicom.spatial import get_series_volume_positions
+
+    try:
+        return get_series_volume_positions(headers, rtol=SLICE_GAP_RTOL, sort=True,
+                                           allow_missing_positions=allow_missing)
+    except (ValueError, AttributeError, TypeError):  # e.g. unsortable positions: explained by respond below
+        return None, None
+
+
+def _check_one_stack(files: Sequence[str], headers: list, folder: Path) -> None:
+    """Refuse multi-frame files, slices without geometry, and slices of another orientation, size or spacing."""
     first = headers[0]
     if len(files) == 1 and int(first.get("NumberOfFrames", 1) or 1) > 1:
         raise _series_error(
@@ -176,64 +227,68 @@ def series_layout(folder: str | os.PathLike, *, allow_uneven_slices: bool = Fals
         if missing:
             problems.append(f"{Path(name).name} has no {', '.join(missing)}")
     if problems:
-        raise _series_error("slices without geometry: " + "; ".join(problems[:5]), folder)
+        raise _series_error("slices without geometry: " + format_values(problems, sep="; "), folder)
     orientation = np.array([float(v) for v in first.ImageOrientationPatient])
     pixel = np.array([float(v) for v in first.PixelSpacing])
     shape = (int(first.Rows), int(first.Columns))
     for name, ds in zip(files, headers):
         iop = np.array([float(v) for v in ds.ImageOrientationPatient])
         if np.abs(iop - orientation).max() > 1e-4:
-            problems.append(f"{Path(name).name} has orientation {_fmt(iop)}, the first slice {_fmt(orientation)}")
+            problems.append(f"{Path(name).name} has orientation {format_vector(iop)}, the first slice "
+                            f"{format_vector(orientation)}")
         if (int(ds.Rows), int(ds.Columns)) != shape:
             problems.append(f"{Path(name).name} is {ds.Rows}×{ds.Columns}, the first slice {shape[0]}×{shape[1]}")
         ps = np.array([float(v) for v in ds.PixelSpacing])
         if np.abs(ps - pixel).max() > 1e-3:
-            problems.append(f"{Path(name).name} has pixel spacing {_fmt(ps)} mm, the first slice {_fmt(pixel)} mm")
+            problems.append(f"{Path(name).name} has pixel spacing {format_vector(ps)} mm, the first slice "
+                            f"{format_vector(pixel)} mm")
     if problems:
-        raise _series_error("the slices do not form one stack: " + "; ".join(problems[:5]), folder)
-    row, col = orientation[:3], orientation[3:]
-    normal = np.cross(row, col)
-    ipp = np.array([[float(v) for v in ds.ImagePositionPatient] for ds in headers])
-    along = ipp @ normal
-    order = np.argsort(along, kind="stable")
-    files = [files[n] for n in order]
-    ipp, along = ipp[order], along[order]
-    if len(files) < 2:
-        raise _series_error(f"the series has {len(files)} slice; a 3D image needs at least two", folder)
+        raise _series_error("the slices do not form one stack: " + format_values(problems, sep="; "), folder)
+
+
+def _explain_refusal(files: list[str], ipp: np.ndarray, along: np.ndarray, normal: np.ndarray, folder: Path,
+                     allow_uneven: bool) -> None:
+    """Raise the reason sorted slice positions are not one regular volume (duplicates, gaps, shear)."""
     gaps = np.diff(along)
     duplicates = np.flatnonzero(gaps < DUPLICATE_SLICE_MM)
     if len(duplicates):
-        shown = "; ".join(
-            f"{Path(files[n]).name} and {Path(files[n + 1]).name} at {along[n]:.4g} mm along the slice normal "
-            f"(position {_fmt(ipp[n])})" for n in duplicates[:5])
+        shown = format_values(
+            [f"{Path(files[n]).name} and {Path(files[n + 1]).name} at {along[n]:.4g} mm along the slice normal "
+             f"(position {format_vector(ipp[n])})" for n in duplicates], sep="; ")
         raise _series_error(
             f"{len(duplicates)} duplicated slice position(s): {shown}. Two images at one position (repeated "
             "acquisition, several echoes or phases in one series) cannot be one volume; keep one file per position",
             folder, "image.dicom_duplicate_slice", value=[float(along[n]) for n in duplicates[:10]])
-    if allow_uneven_slices:
-        unit = float(gaps.min())
+    unit = float(gaps.min()) if allow_uneven else float(np.median(gaps))
+    if allow_uneven:
         index = np.rint((along - along[0]) / unit).astype(int)
-        unit = float(np.sum(index * (along - along[0])) / np.sum(index * index))
         residual = np.abs((along - along[0]) - index * unit)
         bad = np.flatnonzero(residual > SLICE_GAP_RTOL * unit)
         if len(bad):
             raise _series_error(
-                f"slice positions along the normal {_fmt(along)} mm are not whole multiples of the smallest gap "
-                f"{unit:.4g} mm (e.g. {along[bad[0]]:.4g} mm, {residual[bad[0]]:.3g} mm off); irregular spacing "
-                "cannot be placed on one grid without resampling acquired slices, which respond does not do",
-                folder, "image.dicom_uneven_slices", value=[float(v) for v in along])
+                f"slice positions along the normal {format_values(along, unit='mm')} are not whole multiples of "
+                f"the smallest gap {unit:.4g} mm (e.g. {along[bad[0]]:.4g} mm, {residual[bad[0]]:.3g} mm off); "
+                "irregular spacing cannot be placed on one grid without resampling acquired slices, which respond "
+                "does not do", folder, "image.dicom_uneven_slices", value=[float(v) for v in along[:10]])
     else:
-        nominal = float((along[-1] - along[0]) / (len(along) - 1))
-        median = float(np.median(gaps))
-        bad = np.flatnonzero(np.abs(gaps - median) > SLICE_GAP_RTOL * median)
-        if len(bad):
-            shown = "; ".join(_gap_phrase(along, gaps, n, median) for n in bad[:5])
-            raise _series_error(
-                f"uneven slice spacing (nominal gap {median:.4g} mm): {shown}. Pass allow_uneven_slices=True "
-                "(CLI: --allow-uneven-slices) to place the slices at their true positions",
-                folder, "image.dicom_uneven_slices", value=[float(along[n]) for n in bad[:10]])
-        unit = nominal
-        index = np.arange(len(along))
+        _explain_uneven(files, along, gaps, unit, folder)
+    _explain_shear(files, ipp, along, normal, unit, folder)
+
+
+def _explain_uneven(files: list[str], along: np.ndarray, gaps: np.ndarray, unit: float, folder: Path) -> None:
+    """Refuse gaps that differ from the nominal (median) gap, naming the missing positions."""
+    bad = np.flatnonzero(np.abs(gaps - unit) > SLICE_GAP_RTOL * unit)
+    if len(bad):
+        shown = format_values([_gap_phrase(along, gaps, n, unit) for n in bad], sep="; ")
+        raise _series_error(
+            f"uneven slice spacing (nominal gap {unit:.4g} mm): {shown}. Pass allow_uneven_slices=True "
+            "(CLI: --allow-uneven-slices) to place the slices at their true positions",
+            folder, "image.dicom_uneven_slices", value=[float(along[n]) for n in bad[:10]])
+
+
+def _explain_shear(files: list[str], ipp: np.ndarray, along: np.ndarray, normal: np.ndarray, unit: float,
+                   folder: Path) -> None:
+    """Refuse slices that are not stacked along their normal (gantry tilt, sheared stack)."""
     lateral = (ipp - ipp[0]) - np.outer(along - along[0], normal)
     offset = np.linalg.norm(lateral, axis=1)
     if offset.max() > SLICE_GAP_RTOL * unit + 1e-3:
@@ -242,18 +297,6 @@ def series_layout(folder: str | os.PathLike, *, allow_uneven_slices: bool = Fals
             f"slices are not stacked along their normal: {Path(files[n]).name} is {offset[n]:.3g} mm sideways "
             "of the first slice's normal (gantry tilt or a sheared stack); resample it to an orthogonal grid first",
             folder, "image.dicom_sheared")
-    n_slices = int(index[-1]) + 1
-    missing = tuple(sorted(set(range(n_slices)) - {int(i) for i in index}))
-    direction = np.column_stack([row, col, normal])
-    geometry = Geometry(
-        size=(shape[1], shape[0], n_slices),
-        spacing=(float(pixel[1]), float(pixel[0]), unit),
-        origin=tuple(float(v) for v in ipp[0]),  # type: ignore[arg-type]
-        direction=tuple(float(v) for v in direction.ravel()),
-        file=str(folder),
-    )
-    return SeriesLayout(str(folder), tuple(files), tuple(float(v) for v in along), tuple(int(i) for i in index),
-                        missing, geometry)
 
 
 def _gap_phrase(along: np.ndarray, gaps: np.ndarray, n: int, nominal: float) -> str:
@@ -261,7 +304,7 @@ def _gap_phrase(along: np.ndarray, gaps: np.ndarray, n: int, nominal: float) -> 
     whole = int(np.rint(ratio))
     phrase = f"gap of {gaps[n]:.4g} mm between slice positions {along[n]:.4g} and {along[n + 1]:.4g} mm"
     if whole >= 2 and abs(ratio - whole) <= SLICE_GAP_RTOL * whole:
-        absent = ", ".join(f"{along[n] + m * nominal:.4g}" for m in range(1, whole))
+        absent = format_values([along[n] + m * nominal for m in range(1, whole)])
         phrase += f" ({whole - 1} slice(s) missing at {absent} mm)"
     return phrase
 
@@ -385,7 +428,7 @@ class SegMask:
         """A label image of segment numbers (UInt16) — refused when segments overlap."""
         overlaps = self.overlaps()
         if overlaps:
-            shown = ", ".join(f"segments {a} and {b} share {n} voxel(s)" for a, b, n in overlaps[:5])
+            shown = format_values([f"segments {a} and {b} share {n} voxel(s)" for a, b, n in overlaps])
             raise MaskValueError(
                 f"the SEG's segments overlap ({shown}), so it is not one label image; measure it with "
                 "respond measure / respond.measure, which measure each segment as its own lesion",
@@ -433,7 +476,7 @@ def read_seg(
     (the image the SEG was drawn on, e.g. its referenced series) every frame
     must lie on that grid: spacing and origin within ``geometry_atol`` mm and
     direction cosines within ``direction_atol`` (defaults: the
-    :mod:`respond.io.images` tolerances), else
+    :mod:`respond.io.geometry` tolerances), else
     :class:`~respond.errors.GeometryMismatchError` lists the differences. The
     frames are then placed on the grid without resampling (axes may be
     permuted or flipped).
@@ -443,23 +486,35 @@ def read_seg(
     if not 0.0 < fractional_threshold <= 1.0:
         raise ValueError(f"fractional_threshold must be in (0, 1], got {fractional_threshold}")
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     file = str(path)
-    import highdicom as hd
-
     if not is_dicom_seg(path):
         raise ImageFileError("not a DICOM SEG (no DICOM preamble or another SOP class)", code="image.dicom_seg",
                              file=file)
-    try:
-        seg = hd.seg.segread(path)
-    except Exception as exc:
-        raise ImageFileError(f"cannot read the DICOM SEG: {exc}", code="image.dicom_seg", file=file) from exc
+    seg = open_seg(path)
     numbers = list(seg.segment_numbers)
     descriptions = [seg.get_segment_description(n) for n in numbers]
     labels = [str(d.segment_label) for d in descriptions]
     tracking_ids = [d.tracking_id for d in descriptions]
     tracking_uids = [d.tracking_uid for d in descriptions]
     lesion_ids = segment_lesion_ids(numbers, labels, tracking_ids)
+    seg_type = str(seg.SegmentationType)
+    binary, seg_geometry = _seg_volume(seg, fractional_threshold, file)
+    if grid is None:
+        target, place = seg_geometry, None
+    else:
+        target = grid
+        place = _placement(seg_geometry, grid, geometry_atol, direction_atol, file)
+    segments = []
+    for c, number in enumerate(numbers):
+        box, mask = _segment_on_grid(binary[..., c], place, target, number, file)
+        segments.append(Segment(number, labels[c], tracking_ids[c], tracking_uids[c], lesion_ids[c], box, mask))
+    referenced = tuple(str(item.SeriesInstanceUID) for item in seg.get("ReferencedSeriesSequence", []))
+    return SegMask(file, target, tuple(segments), seg_type, _header_date(seg, ("StudyDate",), file)[0], referenced)
+
+
+def _seg_volume(seg, fractional_threshold: float, file: str) -> tuple[np.ndarray, Geometry]:
+    """The SEG's segments as booleans (slices, rows, columns, segments) on a right-handed grid, and that grid."""
     seg_type = str(seg.SegmentationType)
     try:
         volume = seg.get_volume(combine_segments=False, rescale_fractional=False, allow_missing_positions=True)
@@ -488,17 +543,7 @@ def read_seg(
         direction=tuple(float(v) for v in (steps / spacing).ravel()),
         file=file,
     )
-    if grid is None:
-        target, place = seg_geometry, None
-    else:
-        target = grid
-        place = _placement(seg_geometry, grid, geometry_atol, direction_atol, file)
-    segments = []
-    for c, number in enumerate(numbers):
-        box, mask = _segment_on_grid(binary[..., c], place, target, number, file)
-        segments.append(Segment(number, labels[c], tracking_ids[c], tracking_uids[c], lesion_ids[c], box, mask))
-    referenced = tuple(str(item.SeriesInstanceUID) for item in seg.get("ReferencedSeriesSequence", []))
-    return SegMask(file, target, tuple(segments), seg_type, _header_date(seg, ("StudyDate",), file)[0], referenced)
+    return binary, seg_geometry
 
 
 def _placement(seg: Geometry, grid: Geometry, atol: float, datol: float,
@@ -526,17 +571,15 @@ def _placement(seg: Geometry, grid: Geometry, atol: float, datol: float,
     residual = steps @ (continuous - offset)
     if np.abs(residual).max() > atol:
         raise GeometryMismatchError(
-            f"the SEG's frames lie between the image's voxels: its first voxel is {_fmt(residual)} mm from the "
-            f"nearest image voxel (tolerance {atol} mm; SEG origin {_fmt(seg.origin)}, image origin "
-            f"{_fmt(grid.origin)})", code="geometry.mismatch", file=file, value=residual.tolist())
+            f"the SEG's frames lie between the image's voxels: its first voxel is {format_vector(residual)} mm from the "
+            f"nearest image voxel (tolerance {atol} mm; SEG origin {format_vector(seg.origin)}, image origin "
+            f"{format_vector(grid.origin)})", code="geometry.mismatch", file=file, value=residual.tolist())
     return offset, matrix
 
 
 def _segment_on_grid(binary: np.ndarray, place, grid: Geometry, number: int,
                      file: str) -> tuple[tuple[slice, slice, slice] | None, np.ndarray]:
     """One segment's (box, cropped mask) on ``grid``; ``binary`` is in the SEG's (k, j, i) order."""
-    from respond.measure.instances import nonzero_box
-
     if place is None:
         box = nonzero_box(binary)
         return (None, np.zeros((0, 0, 0), bool)) if box is None else (box, binary[box].copy())
@@ -597,7 +640,7 @@ def study_date(path: str | os.PathLike) -> tuple[dt.date | None, str | None]:
 
     path = Path(path)
     if path.is_dir():
-        first = _dicom_series_files(path)[0]
+        first = series_files(path)[0]
         ds = pydicom.dcmread(first, stop_before_pixels=True, specific_tags=list(_HEADER_TAGS))
         return _header_date(ds, ("StudyDate", "SeriesDate", "AcquisitionDate"), str(path))
     try:

@@ -46,7 +46,9 @@ from scipy import ndimage
 
 from respond.errors import RegistrationError, RespondError
 from respond.io.dicom import is_dicom_seg, read_seg
-from respond.io.images import Geometry, load_pair, read_image, read_mask
+from respond.io.geometry import Geometry
+from respond.io.images import read_image
+from respond.io.masks import load_pair, read_mask
 from respond.io.writers import write_csv
 from respond.lesions.manifest import (
     Link,

@@ -12,14 +12,9 @@ import types
 import pandas as pd
 import SimpleITK as sitk
 
-from respond.io.images import (
-    GEOMETRY_ATOL_MM,
-    Geometry,
-    ImageSource,
-    image_geometry,
-    match_mask_to_grid,
-    read_mask,
-)
+from respond.io.geometry import GEOMETRY_ATOL_MM, Geometry
+from respond.io.images import ImageSource, image_geometry, qform_sform_disagreement_mm
+from respond.io.masks import match_mask_to_grid, read_mask
 from respond.io.dicom import FRACTIONAL_THRESHOLD, is_dicom_seg, read_seg
 from respond.measure.axial import AXIAL_TOLERANCE_DEG, axial_frame
 from respond.measure.instances import LesionMode, find_lesions, segment_instances
@@ -100,6 +95,7 @@ def measure_mask(
         seg = read_seg(file, grid=grid, geometry_atol=geometry_atol, fractional_threshold=threshold)
         geometry = seg.geometry
         instances = segment_instances(seg, label=label)
+        header_qc = {"qform_sform_disagreement_mm": None}
     else:
         if image is not None:
             # Only the image's grid matters: its header is read, not its voxels.
@@ -110,11 +106,12 @@ def measure_mask(
         else:
             mask_image = read_mask(mask, allow_float_mask=allow_float_mask)
         geometry = Geometry.from_image(mask_image, file=file)
+        header_qc = {"qform_sform_disagreement_mm": qform_sform_disagreement_mm(mask_image)}
         instances = find_lesions(
             sitk.GetArrayViewFromImage(mask_image), lesions=lesions, connectivity=connectivity, label=label, file=file
         )
     frame = axial_frame(geometry, tolerance_deg=axial_tolerance_deg)
-    rows = [{**measure_lesion(instance, geometry, frame), **instance.info} for instance in instances]
+    rows = [{**measure_lesion(instance, geometry, frame), **instance.info, **header_qc} for instance in instances]
     if isinstance(date, str):
         date = dt.date.fromisoformat(date)
     return lesion_frame(rows, patient_id=patient_id, date=date, organ=organ)

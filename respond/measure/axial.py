@@ -25,7 +25,7 @@ from typing import Callable, Final
 import numpy as np
 import SimpleITK as sitk
 
-from respond.io.images import Geometry
+from respond.io.geometry import Geometry
 from respond.measure.instances import LesionInstance
 
 #: Largest angle, in degrees, between a grid's slice normal and patient z for

@@ -65,7 +65,7 @@ def measure_command(mask, image, lesions, connectivity, label, organ, patient_id
     and --date the file feeds `respond evaluate` directly.
     """
     from respond.errors import EXIT_CANNOT_START, RespondError
-    from respond.io.images import GEOMETRY_ATOL_MM
+    from respond.io.geometry import GEOMETRY_ATOL_MM
     from respond.measure import measure_mask, write_lesion_csv
 
     try:

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from respond.io.images import Geometry
+from respond.io.geometry import Geometry
 from respond.measure.axial import AxialFrame, AxialStack, axial_stack
 from respond.measure.diameters import (
     FarthestPair,

@@ -301,7 +301,8 @@ def contact_sheet(scans: pd.DataFrame, lesions: pd.DataFrame, *, targets: pd.Dat
     date carried through the registrations — so that a disappearance can be
     checked by eye. ``ax``: a lesions × dates array of Axes to draw into.
     """
-    from respond.io.images import read_image, read_mask
+    from respond.io.images import read_image
+    from respond.io.masks import read_mask
 
     read = read or {"image": read_image, "mask": read_mask}
     dates = sorted(set(str(d) for d in scans["date"]))
