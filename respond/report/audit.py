@@ -145,7 +145,8 @@ def registration_checkerboard(scans: pd.DataFrame, registrations: pd.DataFrame, 
     ``registrations``: the patient's rows of ``registrations.csv``; ``folder``:
     the output folder the transform files are relative to.
     """
-    from respond.io.images import read_image, read_mask
+    from respond.io.images import read_image
+    from respond.io.masks import read_mask
 
     read = read or {"image": read_image, "mask": read_mask}
     rows = [r for r in registrations.to_dict("records")
