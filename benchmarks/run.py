@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_measure.py", "bench_registration.py", "bench_assess.py")
+BENCHMARKS = ("bench_measure.py", "bench_registration.py", "bench_assess.py", "bench_criteria_scale.py")
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

@@ -41,6 +41,9 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table: patient_id, lesion_id, date, finding (tumor / radionecrosis / "
                    "pseudoprogression); overrides the imaging call of lesion local control.")
+@click.option("--scans", type=click.Path(dir_okay=False, path_type=Path),
+              help="Scans table: patient_id, date, region (brain, chest, ... whole_body), optional visit and "
+                   "lesion_count (0 = imaged, nothing found). Lesions in a region not imaged are not evaluated.")
 @click.option("--criteria", "criteria", multiple=True, metavar="ID",
               help="Preset to apply (recist1.1, rano-bm); repeat for several. Default: both.")
 @click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -50,18 +53,18 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--report/--no-report", "make_report", default=False, show_default=True,
               help="Also write report.html and responses.xlsx.")
 def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinical: Path | None,
-             patients: Path | None, adjudications: Path | None, criteria: tuple[str, ...],
+             patients: Path | None, adjudications: Path | None, scans: Path | None, criteria: tuple[str, ...],
              configs: tuple[Path, ...], out: Path, make_report: bool) -> None:
     """Apply RECIST 1.1 / RANO-BM to a lesion table (or SDTM TU/TR) and write the response tables.
 
     With --sdtm and an RS dataset, rs_comparison.csv lists where respond's
     overall response differs from the recorded one.
     """
-    from respond.criteria import evaluate as run
-    from respond.criteria import evaluate_sdtm
+    from respond.pipeline.evaluate import evaluate as run
+    from respond.pipeline.evaluate import evaluate_sdtm
 
     options = dict(clinical=clinical, criteria=list(criteria) or None, config=list(configs) or None,
-                   patients=patients)
+                   patients=patients, scans=scans)
     expected = "TU TR [RS]" if sdtm else "one LESIONS.csv"
     if (sdtm and len(inputs) not in (2, 3)) or (not sdtm and len(inputs) != 1):
         raise click.UsageError(f"expected {expected}, got {len(inputs)} file(s)")

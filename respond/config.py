@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Mapping
+from typing import Any, Final, Iterable, Mapping
 
 import yaml
 
@@ -45,14 +46,28 @@ def _num_list(lo: float, hi: float) -> dict:
 _BOOL: Final = {"kind": "bool"}
 _STR_LIST_OR_NULL: Final = {"kind": "str_list", "optional": True}
 _STR_LIST: Final = {"kind": "str_list", "optional": False}
+_STR_LIST_OR_EMPTY: Final = {"kind": "str_list", "optional": False, "empty_ok": True}
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Which organs the criteria assess (None = all) and which are lymph nodes."""
+    """Which organs the criteria assess (None = all) and how organ names are read.
+
+    ``node_organs``: organs that are lymph nodes; besides, any organ whose name
+    holds one of ``node_words`` (``mediastinal_lymph_node``, ``axillary_node``)
+    is a node. ``side_words`` are dropped (``left_lung`` → ``lung``: paired
+    organs count as one organ). ``organ_synonyms`` (``alias=organ``) and
+    ``known_organs`` form the vocabulary; an organ outside it is warned about.
+    ``organ_regions`` (``organ=region``) say which scan region shows an organ.
+    """
 
     organs: tuple[str, ...] | None = field(metadata=_STR_LIST_OR_NULL)
     node_organs: tuple[str, ...] = field(metadata=_STR_LIST)
+    node_words: tuple[str, ...] = field(default=("node", "nodes", "nodal", "lymph"), metadata=_STR_LIST)
+    side_words: tuple[str, ...] = field(default=("left", "right", "bilateral", "l", "r"), metadata=_STR_LIST)
+    organ_synonyms: tuple[str, ...] = field(default=(), metadata=_STR_LIST_OR_EMPTY)
+    known_organs: tuple[str, ...] = field(default=(), metadata=_STR_LIST_OR_EMPTY)
+    organ_regions: tuple[str, ...] = field(default=(), metadata=_STR_LIST_OR_EMPTY)
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,13 @@ class Measurability:
     min_slices: int = field(metadata=_num(1, 100, integer=True))
     node_target_min_short_axis_mm: float = field(metadata=_num(0, 100))
     node_normal_below_short_axis_mm: float = field(metadata=_num(0, 100))
+    #: A node not pathological at baseline that reaches this short axis is an unequivocal new lesion
+    #: (between the normal limit and this value: equivocal until a later scan confirms it).
+    new_node_unequivocal_min_short_axis_mm: float = field(default=15.0, metadata=_num(0, 100))
+    #: Slices thicker than this (mm) raise the minimum size of a measurable lesion ...
+    thick_slice_above_mm: float = field(default=5.0, metadata=_num(0, 100))
+    #: ... to this multiple of the slice thickness.
+    thick_slice_min_multiple: float = field(default=2.0, metadata=_num(0, 100))
 
 
 @dataclass(frozen=True)
@@ -72,6 +94,9 @@ class Targets:
 
     max_total: int = field(metadata=_num(1, 50, integer=True))
     max_per_organ: int | None = field(metadata=_num(1, 50, integer=True, optional=True))
+    #: Lesions treated before baseline: non_target (unless the reader chose them as targets,
+    #: i.e. they progressed since treatment) or eligible like any other lesion.
+    previously_treated: str = field(default="non_target", metadata=_choice("non_target", "eligible"))
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,12 @@ class Response:
     progression_absolute_applies_to: str = field(metadata=_choice("sum", "lesion"))
     too_small_default_mm: float = field(metadata=_num(0, 100))
     reappearance_after_cr_is_progression: bool = field(metadata=_BOOL)
+    #: After a CR a non-target node has reappeared when it has unequivocally progressed
+    #: (EORTC FAQ) or, the older reading, when its short axis is back at the pathological limit.
+    non_target_node_reappearance: str = field(
+        default="unequivocal_progression", metadata=_choice("unequivocal_progression", "pathological"))
+    #: After a PR: continued (PR until PD is met, EORTC FAQ) or per_timepoint (RECIST Table 3 strictly).
+    after_partial_response: str = field(default="continued", metadata=_choice("continued", "per_timepoint"))
 
 
 @dataclass(frozen=True)
@@ -93,6 +124,17 @@ class BestResponse:
     confirmation_required: bool = field(metadata=_BOOL)
     confirmation_min_interval_days: int = field(metadata=_num(0, 3650, integer=True))
     stable_disease_min_interval_days: int = field(metadata=_num(0, 3650, integer=True))
+
+
+@dataclass(frozen=True)
+class Visits:
+    """How scans form timepoints and where the baseline is (days)."""
+
+    #: Without a ``visit`` column, scans of a patient within this many days of the visit's first
+    #: scan form one visit (0: each date is a visit).
+    grouping_window_days: int = field(default=0, metadata=_num(0, 60, integer=True))
+    #: A baseline more than this many days before the treatment start is warned about.
+    max_baseline_before_treatment_days: int = field(default=28, metadata=_num(0, 3650, integer=True))
 
 
 @dataclass(frozen=True)
@@ -126,6 +168,7 @@ _SECTIONS: Final = {
     "best_response": BestResponse,
     "clinical": Clinical,
     "endpoints": Endpoints,
+    "visits": Visits,
 }
 _TOP_STRINGS: Final = ("id", "name", "version", "source")
 
@@ -145,6 +188,7 @@ class Criteria:
     best_response: BestResponse
     clinical: Clinical
     endpoints: Endpoints
+    visits: Visits = Visits()
     origin: str = "<memory>"
 
     def as_dict(self) -> dict[str, Any]:
@@ -153,9 +197,9 @@ class Criteria:
         data.pop("origin")
         return json.loads(json.dumps(data))  # tuples → lists
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
-        """SHA-256 of the canonical JSON of the configuration (formatting-independent)."""
+        """SHA-256 of the canonical JSON of the configuration (formatting-independent; computed once)."""
         canon = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()
 
@@ -166,11 +210,49 @@ class Criteria:
 
     def in_scope(self, organ: str) -> bool:
         """True when lesions of ``organ`` (normalised) are assessed by these criteria."""
-        return self.scope.organs is None or organ in self.scope.organs
+        return self.scope.organs is None or self.canonical_organ(organ) in self.scope.organs
 
     def is_node(self, organ: str) -> bool:
-        """True when ``organ`` (normalised) marks a lymph node."""
-        return organ in self.scope.node_organs
+        """True when ``organ`` (normalised) marks a lymph node (a node organ, or a nodal location)."""
+        return self.canonical_organ(organ) == self.scope.node_organs[0]
+
+    def canonical_organ(self, organ: str) -> str:
+        """The organ as RECIST counts organs: side words dropped, synonyms resolved, every node one organ.
+
+        ``left_lung`` → ``lung``; ``mediastinal_lymph_node`` → ``lymph_node``; ``cerebellum`` → ``brain``
+        (with the preset's synonyms).
+        """
+        return _canonical_organ(self.scope, organ)
+
+    def is_known_organ(self, organ: str) -> bool:
+        """True when ``organ`` is in the preset's vocabulary (always true without a vocabulary)."""
+        s = self.scope
+        if not s.known_organs:
+            return True
+        canonical = self.canonical_organ(organ)
+        return canonical in s.known_organs or canonical in s.node_organs or canonical in (s.organs or ())
+
+    def region_of(self, organ: str) -> str | None:
+        """Scan region that shows ``organ`` (``brain``, ``chest`` …; None when the preset does not say)."""
+        regions = dict(item.split("=", 1) for item in self.scope.organ_regions)
+        canonical = self.canonical_organ(organ)
+        return regions.get(canonical, regions.get(normalise_organ(organ)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_organ(scope: Scope, organ: str) -> str:
+    name = normalise_organ(organ)
+    if name in scope.node_organs:
+        return scope.node_organs[0]
+    synonyms = dict(item.split("=", 1) for item in scope.organ_synonyms)
+    if name in synonyms:
+        return synonyms[name]
+    words = name.split("_")
+    if any(w in scope.node_words for w in words):
+        return scope.node_organs[0]
+    kept = [w for w in words if w not in scope.side_words] or words
+    name = "_".join(kept)
+    return synonyms.get(name, name)
 
 
 def normalise_organ(organ: str) -> str:
@@ -262,7 +344,14 @@ def _build(data: dict[str, Any], *, origin: str) -> Criteria:
     return criteria
 
 
+def _has_default(f: dataclasses.Field) -> bool:
+    return f.default is not dataclasses.MISSING
+
+
 def _build_section(cls: type, name: str, section: Any, origin: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if section is None and all(_has_default(f) for f in fields.values()):
+        return cls()  # a section added later: files written before it keep working
     if not isinstance(section, Mapping):
         raise ConfigError(f"section '{name}' is required and must be a mapping", code="config.missing_key", file=origin)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -278,6 +367,9 @@ def _build_section(cls: type, name: str, section: Any, origin: str) -> Any:
     values = {}
     for fname, f in fields.items():
         key = f"{name}.{fname}"
+        if fname not in section and _has_default(f):
+            values[fname] = f.default  # a key added later: files written before it keep working
+            continue
         if fname not in section:
             raise ConfigError(f"'{key}' is missing", code="config.missing_key", file=origin)
         values[fname] = _check_value(key, section[fname], f.metadata, origin)
@@ -301,8 +393,15 @@ def _check_value(key: str, value: Any, rule: Mapping[str, Any], origin: str) -> 
     if kind == "str_list":
         if value is None and rule["optional"]:
             return None
+        if rule.get("empty_ok") and isinstance(value, list) and not value:
+            return ()
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
             raise bad("must be a non-empty list of organ names" + (" or null" if rule["optional"] else ""))
+        if any("=" in v for v in value):
+            pairs = [v.split("=", 1) for v in value]
+            if not all(len(p) == 2 and p[0].strip() and p[1].strip() for p in pairs):
+                raise bad("each entry must read 'name=organ'")
+            return tuple(f"{normalise_organ(a)}={normalise_organ(b)}" for a, b in pairs)
         return tuple(normalise_organ(v) for v in value)
     if kind == "num_list":
         ok = isinstance(value, list) and value and all(
@@ -342,3 +441,33 @@ def _check_consistency(c: Criteria) -> None:
             code="config.bad_value",
             file=c.origin,
         )
+
+
+#: A criteria given by preset id, YAML path or as a loaded object.
+CriteriaSpec = str | Path | Criteria
+
+
+def resolve_criteria(criteria: Iterable[CriteriaSpec] | CriteriaSpec | None,
+                     config: Iterable[CriteriaSpec] | CriteriaSpec | None = None) -> list[Criteria]:
+    """The criteria of a run: ``criteria`` then ``config`` (each one or several), loaded and checked.
+
+    Both presets (:data:`DEFAULT_CRITERIA`) when neither is given. Two criteria
+    with the same ``id`` are an error (their output rows could not be told apart).
+    """
+    def as_list(x: Any) -> list:
+        if x is None:
+            return []
+        if isinstance(x, (str, Path, Criteria)):
+            return [x]
+        return list(x)
+
+    specs = as_list(criteria) + as_list(config)
+    if not specs:
+        specs = list(DEFAULT_CRITERIA)
+    loaded = [load_criteria(s) for s in specs]
+    ids = [c.id for c in loaded]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ConfigError(f"criteria id(s) {', '.join(dup)} given twice; give each criteria a distinct 'id'",
+                          code="config.duplicate_id")
+    return loaded

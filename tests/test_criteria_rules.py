@@ -55,13 +55,18 @@ def test_progression_is_against_the_nadir_and_checked_before_partial_response():
     assert row2.nadir_sum_mm == 50.0 and row2.pct_change_from_nadir == 30.0
 
 
-def test_timepoints_reported_as_assessed_best_response_keeps_pr():
-    # 100 → 70 → 80: PR then SD (−20 % from baseline, +14 % from nadir); best response PR.
+def test_timepoints_after_pr_are_continued_pr_best_response_keeps_pr():
+    # 100 → 70 → 80: PR, then −20 % from baseline and +14.3 % from the nadir. Changed by issue 13
+    # (fault 6): EORTC RECIST FAQ "Managing PR when TP measurements change slightly over time" —
+    # once a PR has been assigned it continues until PD is met: PR, PR (was PR, SD).
     r = run(table(series("P", "L1", "lung", [(D0, 100), (D1, 70), (D2, 80)])), ["recist1.1"])
-    assert list(tp(r, "P", "recist1.1").overall_response[1:]) == ["PR", "SD"]
+    assert list(tp(r, "P", "recist1.1").overall_response[1:]) == ["PR", "PR"]
+    assert "continued PR (+14.3% vs nadir 70 mm, PD not met)" in tp(r, "P", "recist1.1", D2).reason
     b = best(r, "P", "recist1.1")
     assert b.best_overall_response == "PR" and str(b.best_response_date) == D1
-    assert b.confirmed is False and b.progression_date is None
+    # The ongoing PR 61 days later confirms it (FAQ: "an ongoing PR as the criteria for progression
+    # have not been met"); was unconfirmed when D2 was called SD.
+    assert b.confirmed is True and b.progression_date is None
 
 
 def test_incomplete_timepoint_never_sets_the_nadir():

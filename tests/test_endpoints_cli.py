@@ -41,7 +41,11 @@ def test_evaluate_writes_events_and_summary(tmp_path):
     summary = pd.read_csv(out / "summary.csv")
     assert list(events.columns) == EVENTS.names and list(summary.columns) == SUMMARY.names
     ipfs = events[(events.endpoint == "ipfs") & (events.criteria == "rano-bm")].set_index("patient_id")
-    assert (ipfs.loc["P1", "time_days"], ipfs.loc["P1", "pattern"]) == (114, "local")       # PD on 2024-05-01
+    # The growth on 2024-05-01 is adjudicated radionecrosis: since issue 13 it no longer makes that timepoint
+    # PD (RANO-BM: a PD shown to be treatment effect is withdrawn), so iPFS is censored at that assessment
+    # (was an event, pattern local).
+    p1 = ipfs.loc["P1"]
+    assert (p1.time_days, bool(p1.event), p1.censor_reason) == (114, False, "last_evaluable_assessment")
     assert (ipfs.loc["P2", "time_days"], ipfs.loc["P2", "pattern"]) == (159, "death")        # died 2024-06-15
     lc = events[(events.endpoint == "local_control") & (events.patient_id == "P1")]
     assert not lc.event.any()  # the growth at 2024-05-01 was adjudicated radionecrosis

@@ -188,7 +188,7 @@ def test_measure_is_a_subcommand_of_respond():
 
 def test_measured_tables_feed_evaluate(tmp_path):
     """Two scans measured by `respond measure` → RECIST 1.1 partial response from `evaluate`."""
-    from respond.criteria import evaluate
+    from respond.pipeline.evaluate import evaluate
     from respond.testing.phantoms import sphere
 
     tables = []

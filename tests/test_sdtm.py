@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import respond
 from respond.cli import main
-from respond.criteria import evaluate_sdtm
+from respond.pipeline.evaluate import evaluate_sdtm
 from respond.errors import InputTableError
 from respond.io.sdtm import export_sdtm, read_sdtm
 
@@ -85,7 +85,9 @@ def _files(tmp_path, tu=TU, tr=TR_HEAD + TR_ROWS, rs=RS):
 def test_one_stream_per_evaluator_visit_dates_units_and_qc(tmp_path):
     result = evaluate_sdtm(*_files(tmp_path), criteria=["recist1.1"])
     tp = result.timepoints.astype({"date": str}).set_index(["patient_id", "date"])
-    r1 = tp.loc[("S-1/INDEPENDENT ASSESSOR R1", "2024-03-05")]  # visit dated at its earliest TRDTC
+    # A visit spread over days (TRDTC 2024-03-05 and 03-07) is one timepoint, its response dated at the
+    # latest scan of the visit (issue 13 "Visits"; was dated at the earliest TRDTC).
+    r1 = tp.loc[("S-1/INDEPENDENT ASSESSOR R1", "2024-03-07")]
     assert r1.target_sum_mm == 20.0 and r1.overall_response == "PR"  # 2 cm → 20 mm
     r2 = tp.loc[("S-1/INDEPENDENT ASSESSOR R2", "2024-03-05")]
     assert r2.non_target_response == "PD" and r2.overall_response == "PD"
@@ -109,7 +111,10 @@ def test_evaluator_option_keeps_one_stream(tmp_path):
     ("S,TR,S-1,NT1,TUMSTATE,SMALLER,,,2024-05-05,3,INDEPENDENT ASSESSOR,R1", "sdtm.unknown_term", "unknown TUMSTATE"),
 ])
 def test_malformed_tr_fails_that_subject_with_file_and_row(tmp_path, bad_row, code, match):
-    other = TR_ROWS.replace("S-1", "S-2").replace(",R1", ",R9").replace(",R2", ",R9")
+    # S-2: reader R1's records only (merging R1 and R2 into one evaluator would now be refused as
+    # conflicting records for one lesion and visit, issue 17).
+    other = "".join(line + "\n" for line in TR_ROWS.splitlines() if line.endswith(",R1")).replace(
+        "S-1", "S-2").replace(",R1", ",R9")
     tu = TU + TU.split("\n", 1)[1].replace("S-1", "S-2").replace(",R1", ",R9").replace(",R2", ",R9")
     result = evaluate_sdtm(*_files(tmp_path, tu=tu, tr=TR_HEAD + TR_ROWS + bad_row + "\n" + other), criteria=["recist1.1"])
     failure = result.failures.iloc[0]
@@ -136,3 +141,82 @@ def test_cli_sdtm_and_export(tmp_path):
     assert (tmp_path / "sdtm" / "tr.csv").is_file()
     res = runner.invoke(main, ["evaluate", "--sdtm", str(tu), "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and "expected TU TR [RS]" in res.output
+
+
+# --- Issue 17: no traceback, no silent wrong answer on malformed SDTM ---------------------------------
+
+@pytest.mark.parametrize("tu,tr,evaluator,match", [
+    (TU.split("\n", 1)[0] + "\n", TR_HEAD + TR_ROWS, None, "TU dataset has no records"),
+    (TU, TR_HEAD, None, "TR dataset has no records"),
+    (TU, TR_HEAD + "S,TR,S-1,T01,SUMDIAM,30,30,mm,2024-01-05,1,INDEPENDENT ASSESSOR,R1\n", None,
+     r"TR holds only derived results \(SUMDIAM\)"),
+    (TU, TR_HEAD + TR_ROWS, "NOBODY", "no TR record of evaluator 'NOBODY'"),
+])
+def test_no_lesion_left_is_a_clear_error(tmp_path, tu, tr, evaluator, match):
+    tu_path, tr_path, _ = _files(tmp_path, tu=tu, tr=tr)
+    with pytest.raises(InputTableError, match=match) as info:
+        evaluate_sdtm(tu_path, tr_path, evaluator=evaluator, criteria=["recist1.1"])
+    assert info.value.code == "sdtm.no_lesions"
+
+
+@pytest.mark.parametrize("extra,code,match", [
+    ("S,TR,S-1,T01,LDIAM,31,31,mm,2024-01-05,1,INDEPENDENT ASSESSOR,R1", "sdtm.conflicting_records",
+     "conflicting LDIAM records at visit 1"),
+    ("S,TR,S-1,,LDIAM,31,31,mm,2024-01-05,1,INDEPENDENT ASSESSOR,R1", "sdtm.missing_link", "blank TRLNKID"),
+    ("S,TR,S-1,T01,LDIAM,NaN,NaN,mm,2024-05-05,3,INDEPENDENT ASSESSOR,R1", "sdtm.bad_number",
+     "TRSTRESN 'NaN' is not a number"),
+])
+def test_conflicting_blank_link_and_nan_records_fail_the_subject(tmp_path, extra, code, match):
+    result = evaluate_sdtm(*_files(tmp_path, tr=TR_HEAD + TR_ROWS + extra + "\n"), criteria=["recist1.1"])
+    failure = result.failures.iloc[0]
+    assert failure.error_code == code and match in failure.message and "row 11" in failure.message
+
+
+def test_conflicting_tu_records_fail_the_subject(tmp_path):
+    tu = TU + "S,TU,S-1,T01,LIVER,TARGET,INDEPENDENT ASSESSOR,R1\n"
+    result = evaluate_sdtm(*_files(tmp_path, tu=tu), criteria=["recist1.1"])
+    assert result.failures.error_code.iloc[0] == "sdtm.conflicting_records"
+
+
+def test_visitnum_and_split_lesions_are_read(tmp_path):
+    # T01 splits at visit 2 into T01.1 (12 mm) and T01.2 (8 mm): summed under T01 (RECIST 1.1 §4.3),
+    # 30 → 20 mm = −33 %: PR, never new lesions. Each lesion keeps its TRDTC; VISITNUM groups them.
+    tu = TU + ("S,TU,S-1,T01.1,BRAIN,TARGET,INDEPENDENT ASSESSOR,R1\n"
+               "S,TU,S-1,T01.2,BRAIN,TARGET,INDEPENDENT ASSESSOR,R1\n")
+    rows = [line for line in TR_ROWS.splitlines() if line.endswith(",R1") and "T01,LDIAM,2,2,cm" not in line]
+    rows += ["S,TR,S-1,T01.1,LDIAM,12,12,mm,2024-03-05,2,INDEPENDENT ASSESSOR,R1",
+             "S,TR,S-1,T01.2,LDIAM,8,8,mm,2024-03-05,2,INDEPENDENT ASSESSOR,R1"]
+    tu_path, tr_path, _ = _files(tmp_path, tu=tu, tr=TR_HEAD + "\n".join(rows) + "\n")
+    read = read_sdtm(tu_path, tr_path, evaluator="INDEPENDENT ASSESSOR R1")
+    assert set(read.lesions[read.lesions.fragment_of == "T01"].lesion_id) == {"T01.1", "T01.2"}
+    assert set(read.lesions.visit) == {"1", "2"}
+    result = evaluate_sdtm(tu_path, tr_path, evaluator="INDEPENDENT ASSESSOR R1", criteria=["recist1.1"])
+    row = result.timepoints.iloc[1]
+    assert row.target_sum_mm == 20.0 and row.overall_response == "PR" and row.new_lesions == "no"
+
+
+
+def test_visits_and_fragments_round_trip_through_sdtm(tmp_path):
+    # Baseline CT (day 0) and MRI (day 3) are one visit; L1 splits at the follow-up into L1.1 + L1.2.
+    lesions = pd.DataFrame([
+        {"patient_id": "P", "date": "2024-01-01", "lesion_id": "L1", "organ": "liver", "longest_diameter_mm": 40,
+         "visit": "SCREENING"},
+        {"patient_id": "P", "date": "2024-01-04", "lesion_id": "B1", "organ": "brain", "longest_diameter_mm": 20,
+         "short_axis_mm": 12, "n_slices": 3, "visit": "SCREENING"},
+        {"patient_id": "P", "date": "2024-03-01", "lesion_id": "L1.1", "organ": "liver", "longest_diameter_mm": 15,
+         "visit": "WEEK8", "fragment_of": "L1"},
+        {"patient_id": "P", "date": "2024-03-01", "lesion_id": "L1.2", "organ": "liver", "longest_diameter_mm": 10,
+         "visit": "WEEK8", "fragment_of": "L1"},
+        {"patient_id": "P", "date": "2024-03-04", "lesion_id": "B1", "organ": "brain", "longest_diameter_mm": 12,
+         "short_axis_mm": 8, "n_slices": 3, "visit": "WEEK8"},
+    ])
+    result = respond.evaluate(lesions, criteria=["recist1.1"])
+    assert list(result.timepoints.overall_response.iloc[1:]) == ["PR"]  # 60 → 37 mm (−38 %)
+    result.write(tmp_path / "run")
+    export_sdtm(tmp_path / "run", tmp_path / "sdtm", criteria="recist1.1")
+    tr = pd.read_csv(tmp_path / "sdtm" / "tr.csv")
+    assert set(tr.VISITNUM) == {1, 2} and {"L1.1", "L1.2"} <= set(tr.TRLNKID)
+    back = evaluate_sdtm(tmp_path / "sdtm" / "tu.csv", tmp_path / "sdtm" / "tr.csv", criteria=["recist1.1"])
+    assert back.failures.empty
+    cols = ["date", "target_sum_mm", "overall_response", "new_lesions"]
+    pd.testing.assert_frame_equal(result.timepoints[cols].astype(str), back.timepoints[cols].astype(str))

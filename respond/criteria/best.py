@@ -6,7 +6,11 @@
   not counted as SD.
 - With confirmation required (RANO-BM; RECIST 1.1 by protocol), a CR needs
   a later CR and a PR a later CR or PR, at least ``confirmation_min_interval_days``
-  after it and before progression (other assessments may lie between).
+  after it and before progression. With continued PR (the default; EORTC
+  FAQ) the ongoing PR of a later visit confirms, and other assessments may
+  lie between; read per timepoint (``response.after_partial_response:
+  per_timepoint``) an SD (or any call below the level, NE apart) in between
+  breaks the confirmation.
 - An unconfirmed CR/PR, an SD or a NON-CR/NON-PD counts as SD (NON-CR/NON-PD
   for non-target disease only) only if assessed at least
   ``stable_disease_min_interval_days`` after the origin (treatment start, or
@@ -32,11 +36,21 @@ class TimepointCall:
     progression_date: dt.date | None
 
 
-def _confirming(calls: list[TimepointCall], i: int, level: str, min_days: int) -> TimepointCall | None:
+def _confirming(calls: list[TimepointCall], i: int, level: str, min_days: int, *,
+                strict: bool = False) -> TimepointCall | None:
+    """The first later call at ``level`` or better, ``min_days`` or more after call ``i``.
+
+    ``strict`` (``response.after_partial_response: per_timepoint``): a call
+    below the level in between (SD, NON-CR/NON-PD, PD; or PR for a CR) breaks
+    the confirmation; NE does not.
+    """
     first = calls[i]
     for later in calls[i + 1:]:
-        if (later.date - first.date).days >= min_days and later.overall in _LEVEL[level]:
-            return later
+        if later.overall in _LEVEL[level]:
+            if (later.date - first.date).days >= min_days:
+                return later
+        elif strict and later.overall != "NE":
+            return None
     return None
 
 
@@ -56,7 +70,8 @@ def best_overall_response(
         for i, call in enumerate(eligible):
             if call.overall not in _LEVEL[level]:
                 continue
-            confirmation = _confirming(eligible, i, level, rules.confirmation_min_interval_days)
+            confirmation = _confirming(eligible, i, level, rules.confirmation_min_interval_days,
+                                       strict=criteria.response.after_partial_response == "per_timepoint")
             if confirmation is None and rules.confirmation_required:
                 continue
             row.update(best_overall_response=level, confirmed=confirmation is not None,

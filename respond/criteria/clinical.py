@@ -5,7 +5,8 @@
   clinical status stable or improved.
 - Clinical worsening is progression.
 - An increase in corticosteroids alone is never progression: when imaging
-  meets CR/PR/SD but the dose is above baseline, respond reports SD and says why.
+  meets CR/PR/SD but the dose is above baseline, respond reports SD and says why
+  (NON-CR/NON-PD for non-target-only disease, which is never SD: RECIST 1.1 Table 2).
 
 Which of these apply is set by the preset (``clinical.use_corticosteroids``,
 ``clinical.use_clinical_status``). When a needed value is missing the
@@ -87,14 +88,16 @@ def apply_clinical_rules(
     overall = imaging_overall
     if use_dose and dose is not None and overall in ("CR", "PR", "SD"):
         if base_dose is not None and dose > base_dose:
-            if overall != "SD":
+            # Without targets there is no SD (RECIST 1.1 Table 2): the call is NON-CR/NON-PD.
+            stable = "SD" if has_targets else "NON-CR/NON-PD"
+            if overall != stable:
                 notes.append(
                     f"imaging {overall} but steroid dose {dose:g} mg/day > baseline {base_dose:g} mg/day: "
-                    "SD (a steroid increase alone is not PD)"
+                    f"{stable} (a steroid increase alone is not PD)"
                 )
             else:
                 notes.append(f"steroid dose {dose:g} mg/day > baseline {base_dose:g} mg/day (not PD by itself)")
-            overall = "SD"
+            overall = stable
         elif overall == "CR" and dose > 0:
             downgraded = "PR" if has_targets else "NON-CR/NON-PD"
             notes.append(f"imaging CR but on corticosteroids ({dose:g} mg/day): {downgraded}")

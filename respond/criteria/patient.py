@@ -1,4 +1,11 @@
-"""Assess one patient under one set of criteria: roles, every timepoint, best response."""
+"""Assess one patient under one set of criteria: roles, every timepoint, best response.
+
+The baseline of every criteria is the patient's baseline visit: a lesion in
+the criteria's scope first seen later is new (RANO-BM: a new lesion is one
+"not present on prior scans"). Only when the scans table says the scope's
+region (the brain, for RANO-BM) was not imaged at baseline does the criteria
+start at the first visit that imaged it, with a warning.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,37 +16,33 @@ import pandas as pd
 
 from respond.config import Criteria
 from respond.criteria.best import TimepointCall, best_overall_response
-from respond.criteria.clinical import apply_clinical_rules, clinical_at
-from respond.criteria.observations import (
-    NOT_SEEN,
-    Observation,
-    is_present,
-    mm_text,
-    sum_value,
-)
+from respond.criteria.observations import NOT_SEEN, Observation, is_present, sum_fragments
 from respond.criteria.targets import BaselineLesion, RoleDecision, assign_roles
-from respond.criteria.timepoint import (
-    Nadir,
-    combine_overall,
-    non_target_response,
-    pct_change,
-    target_response,
-)
+from respond.criteria.timeline import NOT_IMAGED, assess_timepoints
+from respond.criteria.visits import PatientVisits, Visit, patient_visits
 from respond.errors import CriteriaError
-from respond.io.lesion_table import ROLE_PREFIX
+from respond.tables import ROLE_PREFIX
+
+__all__ = ["PatientAssessment", "assess_patient", "Series", "NOT_IMAGED"]
+
+#: Findings of an adjudication that withdraw a lesion's growth from the timepoint response.
+TREATMENT_EFFECTS = ("radionecrosis", "pseudoprogression")
 
 
 @dataclass
 class PatientAssessment:
-    """Everything one patient contributes to the output tables under one criteria."""
+    """Everything one patient contributes to the output tables under one criteria.
+
+    ``warnings`` holds ``(code, message)`` pairs.
+    """
 
     targets: list[dict] = field(default_factory=list)
     timepoints: list[dict] = field(default_factory=list)
     best: dict | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _round(value: Fraction | None, digits: int = 2) -> float | None:
+def round_mm(value: Fraction | None, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
@@ -48,66 +51,134 @@ def _reader_role(row: dict, criteria: Criteria) -> str | None:
     return specific if specific else (row.get("role") or None)
 
 
-class _Series:
-    """A patient's in-scope lesions as observations by lesion and date."""
+def _text(value) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
 
-    def __init__(self, rows: pd.DataFrame, criteria: Criteria) -> None:
+
+class Series:
+    """A patient's in-scope lesions as observations by lesion and visit (fragments summed, regions checked)."""
+
+    def __init__(self, rows: list[dict], visits: list[Visit], criteria: Criteria) -> None:
         self.criteria = criteria
-        self.dates: list[dt.date] = sorted(set(rows["date"]))
-        self.baseline = self.dates[0]
+        self.visits = visits
+        self.baseline = visits[0].date
         self.organ: dict[str, str] = {}
-        self.obs: dict[tuple[str, dt.date], Observation] = {}
         self.first_row: dict[str, dict] = {}
-        for row in rows.sort_values("date", kind="stable").to_dict("records"):
-            lid = row["lesion_id"]
-            self.organ[lid] = row["organ"]
+        self.obs: dict[tuple[str, int], Observation] = {}
+        self.scan_date: dict[tuple[str, int], dt.date] = {}
+        self.notes: list[tuple[str, str]] = []
+        fragments: dict[tuple[str, int], list[dict]] = {}
+        for row in sorted(rows, key=lambda r: (r["_visit"], r["date"])):
+            parent = _text(row.get("fragment_of"))
+            lid = parent or row["lesion_id"]
+            self.organ.setdefault(lid, row["organ"])
             self.first_row.setdefault(lid, row)
-            self.obs[(lid, row["date"])] = Observation.from_row(row, is_node=self.is_node(lid))
+            key = (lid, row["_visit"])
+            if parent:
+                fragments.setdefault(key, []).append(row)
+                continue
+            if key in self.obs:
+                self.notes.append(("lesion_measured_twice_in_visit",
+                                   f"lesion {lid} has rows on {self.scan_date[key]} and {row['date']} in visit "
+                                   f"{visits[row['_visit']].label}: the later one is used"))
+            self.obs[key] = Observation.from_row(row, is_node=self.is_node(lid))
+            self.scan_date[key] = row["date"]
+        for (lid, vi), parts in fragments.items():
+            if (lid, vi) in self.obs:
+                raise CriteriaError(f"lesion {lid} has a row of its own and fragment rows (fragment_of={lid}) in "
+                                    f"visit {visits[vi].label}; give either the lesion or its fragments",
+                                    code="criteria.fragment_and_parent")
+            observed = [Observation.from_row(p, is_node=self.is_node(lid)) for p in parts]
+            self.obs[(lid, vi)] = sum_fragments(observed, is_node=self.is_node(lid))
+            self.scan_date[(lid, vi)] = min(p["date"] for p in parts)
+        self._regions = {lid: criteria.region_of(organ) for lid, organ in self.organ.items()}
 
     def is_node(self, lid: str) -> bool:
         return self.criteria.is_node(self.organ[lid])
 
-    def at(self, lid: str, date: dt.date) -> Observation:
-        return self.obs.get((lid, date), NOT_SEEN)
+    def at(self, lid: str, vi: int) -> Observation:
+        """The lesion at visit ``vi``; not evaluated without a row, or when its region was not imaged."""
+        visit = self.visits[vi]
+        region = self._regions[lid]
+        if visit.imaged(region) is False:
+            return NOT_IMAGED
+        obs = self.obs.get((lid, vi))
+        if obs is None:
+            if visit.imaged_empty(region):
+                return Observation(state="absent", ld=None, sa=None, n_slices=float("nan"), equivocal=False)
+            return NOT_SEEN
+        return obs
+
+    def date_of(self, lid: str, vi: int) -> dt.date:
+        """Scan date of the lesion's row at visit ``vi`` (the visit's first scan without one)."""
+        return self.scan_date.get((lid, vi), self.visits[vi].first)
 
     def baseline_lesions(self) -> list[BaselineLesion]:
         out = []
         for lid, row in self.first_row.items():
-            if row["date"] == self.baseline and self.at(lid, self.baseline).state != "absent":
-                out.append(BaselineLesion(lid, self.organ[lid], self.is_node(lid),
-                                          self.at(lid, self.baseline), _reader_role(row, self.criteria)))
+            obs = self.at(lid, 0)
+            if row["_visit"] == 0 and obs.state != "absent":
+                out.append(BaselineLesion(lid, self.organ[lid], self.is_node(lid), obs,
+                                          _reader_role(row, self.criteria)))
         return out
+
+
+def _scope_visits(pv: PatientVisits, rows: list[dict], criteria: Criteria) -> tuple[list[Visit], list[dict],
+                                                                                    list[tuple[str, str]]]:
+    """Visits of this criteria: from the patient's baseline, unless its scope was not imaged then."""
+    regions = {criteria.region_of(o) for o in (criteria.scope.organs or ())} - {None}
+    if not regions or pv.visits[0].regions is None or any(pv.visits[0].imaged(r) for r in regions):
+        return pv.visits, rows, []
+    start = next((i for i, v in enumerate(pv.visits) if any(v.imaged(r) for r in regions)), None)
+    if start is None:
+        return [], [], []
+    note = (f"the scans table says {', '.join(sorted(regions))} was not imaged at the baseline "
+            f"{pv.visits[0].first}: {criteria.name} starts at the first visit imaging it ({pv.visits[start].first})")
+    kept = [{**r, "_visit": r["_visit"] - start} for r in rows if r["_visit"] >= start]
+    return pv.visits[start:], kept, [("scope_not_imaged_at_baseline", note)]
 
 
 def assess_patient(
     patient_id: str,
-    lesions: pd.DataFrame,
+    lesions: pd.DataFrame | PatientVisits,
     criteria: Criteria,
     *,
     clinical: pd.DataFrame | None = None,
     treatment_start: dt.date | None = None,
+    adjudications: pd.DataFrame | None = None,
 ) -> PatientAssessment | None:
     """Assess one patient; None when the criteria do not apply (no in-scope lesion).
 
     ``lesions`` are the patient's validated rows (see
-    :func:`respond.io.lesion_table.read_lesion_table`); ``clinical`` the
+    :func:`respond.io.lesion_table.read_lesion_table`) or their visits
+    (:func:`respond.criteria.visits.patient_visits`); ``clinical`` the
     patient's clinical rows; ``treatment_start`` the origin of the minimum
-    SD interval (the baseline scan when None).
+    SD interval (the baseline scan when None) and the limit of the baseline;
+    ``adjudications`` the patient's adjudication rows (lesion_id, date, finding).
     """
-    rows = lesions[lesions["organ"].map(criteria.in_scope)]
-    if rows.empty:
+    if isinstance(lesions, pd.DataFrame):
+        lesions = patient_visits(lesions, None, treatment_start=treatment_start,
+                                 window_days=criteria.visits.grouping_window_days,
+                                 max_baseline_gap_days=criteria.visits.max_baseline_before_treatment_days)
+    rows = [r for r in lesions.rows if criteria.in_scope(r["organ"])]
+    if not rows:
         return None
-    series = _Series(rows, criteria)
+    visits, rows, notes = _scope_visits(lesions, rows, criteria)
+    if not rows:
+        return None
+    result = PatientAssessment(warnings=list(lesions.warnings) + notes)
+    unknown = sorted({r["organ"] for r in rows if not criteria.is_known_organ(r["organ"])})
+    if unknown:
+        result.warnings.append(("unknown_organ", f"organ(s) {', '.join(unknown)} not in the {criteria.name} "
+                                                 "vocabulary (scope.known_organs): each is counted as an organ "
+                                                 "of its own; check the spelling"))
+    series = Series(rows, visits, criteria)
+    result.warnings += series.notes
     decisions = assign_roles(series.baseline_lesions(), criteria)
-    result = PatientAssessment()
-    for d in decisions:
-        if d.warning:
-            result.warnings.append(d.warning)
-        result.targets.append({
-            "patient_id": patient_id, "criteria": criteria.id, "lesion_id": d.lesion_id, "role": d.role,
-            "organ": d.organ, "baseline_value_mm": _round(d.baseline_value),
-            "reason": d.reason + (f" — WARNING: {d.warning}" if d.warning else ""),
-        })
+    _target_rows(patient_id, decisions, criteria, result)
     targets = [d for d in decisions if d.role == "target"]
     for d in targets:
         if d.baseline_value is None:
@@ -115,168 +186,54 @@ def assess_patient(
                 f"target lesion {d.lesion_id} has no baseline measurement; measure it or make it a non-target",
                 code="criteria.target_without_baseline", patient_id=patient_id)
     non_targets = [d for d in decisions if d.role == "non_target"]
-    baseline_ids = {d.lesion_id for d in decisions}
-    new_ids = sorted(lid for lid in series.organ if lid not in baseline_ids)
+    followed = {d.lesion_id for d in decisions if d.role in ("target", "non_target")}
+    new_ids = sorted(lid for lid in series.organ if lid not in followed)
+    excluded = {row["lesion_id"]: row for row in result.targets if row["role"] == "excluded"}
     for lid in new_ids:
-        seen = [d for d in series.dates
-                if is_present(series.at(lid, d), is_node=series.is_node(lid), criteria=criteria)]
-        if seen:
-            result.targets.append({
-                "patient_id": patient_id, "criteria": criteria.id, "lesion_id": lid, "role": "new",
-                "organ": series.organ[lid], "baseline_value_mm": None,
-                "reason": f"not present at baseline {series.baseline}; first seen {seen[0]}",
-            })
-    calls = _assess_timepoints(patient_id, series, targets, non_targets, new_ids, criteria,
-                               clinical=clinical, result=result)
+        seen = next((v.date for vi, v in enumerate(visits) if vi > 0
+                     and is_present(series.at(lid, vi), is_node=series.is_node(lid), criteria=criteria)), None)
+        if seen is None:
+            continue
+        if lid in excluded:  # absent or a normal node at baseline, disease later: a new lesion
+            excluded[lid].update(role="new", reason=f"{excluded[lid]['reason']} at baseline; first seen as "
+                                                    f"disease {seen}")
+            continue
+        result.targets.append({
+            "patient_id": patient_id, "criteria": criteria.id, "lesion_id": lid, "role": "new",
+            "organ": series.organ[lid], "baseline_value_mm": None,
+            "reason": f"not present at baseline {series.baseline}; first seen {seen}",
+        })
+    treatment_effects = _treatment_effects(adjudications, visits)
+    calls = assess_timepoints(patient_id, series, targets, non_targets, new_ids, criteria,
+                              clinical=clinical, result=result, treatment_effects=treatment_effects)
     origin = treatment_start or series.baseline
     result.best = best_overall_response(calls, criteria, origin=origin, has_targets=bool(targets))
     result.best.update({"patient_id": patient_id, "criteria": criteria.id})
     return result
 
 
-def _assess_timepoints(
-    patient_id: str,
-    series: _Series,
-    targets: list[RoleDecision],
-    non_targets: list[RoleDecision],
-    new_ids: list[str],
-    criteria: Criteria,
-    *,
-    clinical: pd.DataFrame | None,
-    result: PatientAssessment,
-) -> list[TimepointCall]:
-    window = criteria.clinical.match_window_days
-    baseline_clinical = clinical_at(clinical, series.baseline, window)
-    baseline_total = sum((d.baseline_value for d in targets), Fraction(0))
-    node_ids = {d.lesion_id for d in targets if d.is_node}
-    history = [Nadir(series.baseline, baseline_total, {d.lesion_id: d.baseline_value for d in targets})]
-    first_seen: dict[str, dt.date] = {}
-    cr_date: dt.date | None = None
-    result.timepoints.append({
-        "patient_id": patient_id, "criteria": criteria.id, "date": series.baseline, "days_from_baseline": 0,
-        "target_sum_mm": _round(baseline_total) if targets else None,
-        "baseline_sum_mm": _round(baseline_total) if targets else None,
-        "nadir_sum_mm": _round(baseline_total) if targets else None,
-        "new_lesions": None, "imaging_only": False,
-        "reason": (f"baseline: {len(targets)} target(s)"
-                   + (f", sum {mm_text(baseline_total)} mm" if targets else "")
-                   + f"; {len(non_targets)} non-target(s)"),
-    })
-    calls: list[TimepointCall] = []
-    for date in series.dates[1:]:
-        reasons: list[str] = []
-        progression_reasons: list[str] = []
-        progression_date = date
-
-        t_resp = t_total = nadir = None
-        if targets:
-            nadir = min(reversed(history), key=lambda n: n.total)  # latest scan wins a tie
-            values = {d.lesion_id: sum_value(series.at(d.lesion_id, date), is_node=d.is_node, criteria=criteria)
-                      for d in targets}
-            flags = [d.lesion_id for d in targets if series.at(d.lesion_id, date).state == "progression"]
-            outcome = target_response(values, progression_flags=flags, node_ids=node_ids,
-                                      baseline_total=baseline_total, nadir=nadir, criteria=criteria)
-            t_resp, t_total = outcome.response, outcome.total
-            reasons += outcome.reasons
-            if t_total is not None and not flags:
-                history.append(Nadir(date, t_total, {k: v for k, v in values.items() if v is not None}))
-
-        presence = {d.lesion_id: is_present(series.at(d.lesion_id, date), is_node=d.is_node, criteria=criteria)
-                    for d in non_targets}
-        nt_flags = [d.lesion_id for d in non_targets if series.at(d.lesion_id, date).state == "progression"]
-        nt_resp, nt_text = non_target_response(presence, nt_flags)
-        if nt_text:
-            reasons.append(nt_text)
-
-        new_state, new_reasons, new_dates = _new_lesions(series, new_ids, date, first_seen)
-        reasons += new_reasons
-        if new_dates:
-            progression_reasons.append("new_lesion")
-            progression_date = min(new_dates)
-
-        if cr_date is not None and criteria.response.reappearance_after_cr_is_progression:
-            back = [d.lesion_id for d in targets + non_targets
-                    if is_present(series.at(d.lesion_id, date), is_node=d.is_node, criteria=criteria)]
-            if back:
-                progression_reasons.append("reappearance")
-                reasons.append(f"lesion(s) {', '.join(back)} reappeared after the CR of {cr_date}: PD")
-
-        imaging, combine_text = combine_overall(t_resp, nt_resp, progression_reasons=progression_reasons)
-        clin = apply_clinical_rules(
-            imaging, has_targets=bool(targets), current=clinical_at(clinical, date, window),
-            baseline=baseline_clinical, criteria=criteria)
-        overall = clin.overall
-        causes = _progression_causes(t_resp, nt_resp, progression_reasons, clinical_pd=clin.clinical_progression)
-        if overall != "PD":
-            progression_date = None
-        elif causes == ["clinical"]:
-            progression_date = date
-        if combine_text != "PD":
-            reasons.append(combine_text)
-        reasons += list(clin.notes)
-        if overall == "PD" or overall != imaging:
-            reasons.append(f"overall {overall}")
-        if overall == "CR" and cr_date is None:
-            cr_date = date
-
-        result.timepoints.append({
-            "patient_id": patient_id, "criteria": criteria.id, "date": date,
-            "days_from_baseline": (date - series.baseline).days,
-            "target_sum_mm": _round(t_total), "baseline_sum_mm": _round(baseline_total) if targets else None,
-            "nadir_sum_mm": _round(nadir.total) if nadir else None,
-            "pct_change_from_baseline": _round(pct_change(t_total, baseline_total)) if t_total is not None else None,
-            "pct_change_from_nadir": _round(pct_change(t_total, nadir.total)) if t_total is not None and nadir else None,
-            "target_response": t_resp, "non_target_response": nt_resp, "new_lesions": new_state,
-            "overall_response": overall, "progression_causes": "+".join(causes) or None,
-            "imaging_only": clin.imaging_only, "reason": "; ".join(reasons),
+def _target_rows(patient_id: str, decisions: list[RoleDecision], criteria: Criteria,
+                 result: PatientAssessment) -> None:
+    for d in decisions:
+        if d.warning:
+            result.warnings.append(("reader_role", d.warning))
+        result.targets.append({
+            "patient_id": patient_id, "criteria": criteria.id, "lesion_id": d.lesion_id, "role": d.role,
+            "organ": d.organ, "baseline_value_mm": round_mm(d.baseline_value),
+            "reason": d.reason + (f" — WARNING: {d.warning}" if d.warning else ""),
         })
-        calls.append(TimepointCall(date, overall, progression_date))
-    return calls
 
 
-def _progression_causes(
-    target: str | None, non_target: str | None, other: list[str], *, clinical_pd: bool
-) -> list[str]:
-    """What made a timepoint PD: target, non_target, new_lesion, reappearance, clinical."""
-    causes = []
-    if target == "PD":
-        causes.append("target")
-    if non_target == "PD":
-        causes.append("non_target")
-    causes += other
-    if clinical_pd:
-        causes.append("clinical")
-    return causes
+def _treatment_effects(adjudications: pd.DataFrame | None, visits: list[Visit]) -> dict[int, dict[str, str]]:
+    """Per visit index: lesions whose imaging change was adjudicated a treatment effect, and the finding."""
+    if adjudications is None or adjudications.empty:
+        return {}
+    index = {d: i for i, v in enumerate(visits) for d in v.dates}
+    out: dict[int, dict[str, str]] = {}
+    for rec in adjudications.to_dict("records"):
+        finding = str(rec.get("finding", "")).strip().lower()
+        vi = index.get(rec["date"])
+        if finding in TREATMENT_EFFECTS and vi is not None:
+            out.setdefault(vi, {})[str(rec["lesion_id"])] = finding
+    return out
 
-
-def _new_lesions(
-    series: _Series, new_ids: list[str], date: dt.date, first_seen: dict[str, dt.date]
-) -> tuple[str, list[str], list[dt.date]]:
-    """New-lesion state at ``date`` (no / equivocal / yes), reasons, and progression dates they imply.
-
-    ``first_seen`` keeps, per new lesion, the first scan of its current
-    appearance; it is updated in place (a lesion that vanishes starts again).
-    """
-    equivocal, unequivocal, dates, reasons = [], [], [], []
-    for lid in new_ids:
-        obs = series.at(lid, date)
-        present = is_present(obs, is_node=series.is_node(lid), criteria=series.criteria)
-        if not present:
-            if present is False:
-                first_seen.pop(lid, None)
-            continue
-        first = first_seen.setdefault(lid, date)
-        if obs.equivocal:
-            equivocal.append(lid)
-        else:
-            unequivocal.append(lid)
-            dates.append(first)
-            if first < date:
-                reasons.append(f"new lesion {lid}, equivocal since {first}, now unequivocal: "
-                               f"PD dated {first}")
-            else:
-                reasons.append(f"new lesion {lid}: PD")
-    if equivocal:
-        reasons.append(f"equivocal new lesion(s) {', '.join(equivocal)}: not PD until confirmed")
-    state = "yes" if unequivocal else ("equivocal" if equivocal else "no")
-    return state, reasons, dates

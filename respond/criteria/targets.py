@@ -8,6 +8,13 @@ by size. RANO-BM (Lin 2015): CNS lesions ≥ 10 mm, visible on ≥ 2 axial slice
 and ≥ 5 mm perpendicular; up to 5 targets; every other CNS lesion is a
 non-target. All limits come from the preset.
 
+With slices thicker than ``thick_slice_above_mm`` (5 mm) a measurable lesion
+must be at least ``thick_slice_min_multiple`` (2) times the slice thickness
+(RECIST 1.1 §3.1.1; RANO-BM). A lesion treated before baseline
+(``previously_treated``) is a non-target unless the reader chose it as a
+target, i.e. judged it progressed since treatment (RECIST 1.1 §3.1.2, RANO-BM;
+preset ``targets.previously_treated``).
+
 When the reader gave roles (``role`` or ``role_<criteria id>``), they win; a
 choice that breaks the criteria is kept and reported as a warning.
 """
@@ -64,9 +71,17 @@ def _measurability(lesion: BaselineLesion, c: Criteria) -> tuple[bool, str]:
     ld = obs.ld
     if ld is None:
         return False, "no longest diameter at baseline: not measurable"
-    if ld < exact_mm(m.min_longest_diameter_mm):
-        return False, f"longest diameter {mm_text(ld)} mm < {m.min_longest_diameter_mm:g} mm: non-measurable"
-    notes = [f"longest diameter {mm_text(ld)} mm ≥ {m.min_longest_diameter_mm:g} mm"]
+    minimum, basis = exact_mm(m.min_longest_diameter_mm), f"{m.min_longest_diameter_mm:g} mm"
+    thickness = obs.slice_thickness_mm
+    if not math.isnan(thickness) and thickness > m.thick_slice_above_mm:
+        thick_min = exact_mm(thickness * m.thick_slice_min_multiple)
+        if thick_min > minimum:
+            minimum = thick_min
+            basis = (f"{mm_text(thick_min)} mm ({m.thick_slice_min_multiple:g} × the {thickness:g} mm slices, "
+                     f"thicker than {m.thick_slice_above_mm:g} mm)")
+    if ld < minimum:
+        return False, f"longest diameter {mm_text(ld)} mm < {basis}: non-measurable"
+    notes = [f"longest diameter {mm_text(ld)} mm ≥ {basis}"]
     if m.min_perpendicular_mm > 0:
         if obs.sa is None:
             notes.append("perpendicular diameter not given: not checked")
@@ -91,9 +106,11 @@ def _is_normal_node(lesion: BaselineLesion, c: Criteria) -> bool:
     return lesion.is_node and sa is not None and sa < exact_mm(c.measurability.node_normal_below_short_axis_mm)
 
 
-def _organ_key(lesion: BaselineLesion) -> str:
-    """Organ for the per-organ limit: all lymph nodes count as one organ."""
-    return "lymph_node" if lesion.is_node else lesion.organ
+def _organ_key(lesion: BaselineLesion, c: Criteria | None = None) -> str:
+    """Organ for the per-organ limit: all lymph nodes count as one organ, paired organs as one."""
+    if lesion.is_node:
+        return "lymph_node"
+    return c.canonical_organ(lesion.organ) if c is not None else lesion.organ
 
 
 def assign_roles(lesions: list[BaselineLesion], criteria: Criteria) -> list[RoleDecision]:
@@ -126,6 +143,9 @@ def _automatic_roles(lesions: list[BaselineLesion], c: Criteria) -> list[RoleDec
                 f"< {c.measurability.node_normal_below_short_axis_mm:g} mm", c)
             continue
         ok, why = _measurability(lesion, c)
+        if ok and lesion.obs.previously_treated and c.targets.previously_treated == "non_target":
+            ok, why = False, (f"{why}, but treated before baseline: not a target unless progressed since "
+                              "treatment (choose it as target to say so)")
         if ok:
             eligible.append((lesion, why))
         else:
@@ -135,7 +155,7 @@ def _automatic_roles(lesions: list[BaselineLesion], c: Criteria) -> list[RoleDec
     per_organ: dict[str, int] = {}
     n_targets = 0
     for lesion, why in eligible:
-        organ = _organ_key(lesion)
+        organ = _organ_key(lesion, c)
         if n_targets >= c.targets.max_total:
             reason = f"measurable ({why}), not selected: {c.targets.max_total} larger targets already chosen"
             decisions[lesion.lesion_id] = _decision(lesion, "non_target", reason, c)
@@ -159,7 +179,7 @@ def _reader_roles(lesions: list[BaselineLesion], c: Criteria) -> list[RoleDecisi
         if role == "target":
             ok, why = _measurability(lesion, c)
             warning = None if ok else f"reader chose lesion {lesion.lesion_id} as target but it is not measurable ({why})"
-            organ = _organ_key(lesion)
+            organ = _organ_key(lesion, c)
             per_organ[organ] = per_organ.get(organ, 0) + 1
             n_targets += 1
             if c.targets.max_per_organ is not None and per_organ[organ] > c.targets.max_per_organ:

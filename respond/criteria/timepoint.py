@@ -25,6 +25,7 @@ New lesions
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -51,6 +52,12 @@ class TargetOutcome:
     reasons: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=256)
+def _frac(value: float) -> Fraction:
+    """A preset threshold as an exact fraction (as written: ``Fraction(str(value))``), computed once."""
+    return Fraction(str(value))
+
+
 def pct_change(value: Fraction, reference: Fraction) -> Fraction | None:
     """Exact percentage change of ``value`` against ``reference`` (None when the reference is 0)."""
     if reference == 0:
@@ -73,8 +80,8 @@ def progression_by_size(
     r = criteria.response
     total = sum(values.values(), Fraction(0))
     increase = total - nadir.total
-    relative_ok = increase * 100 >= Fraction(str(r.progression_increase_pct)) * nadir.total and increase > 0
-    absolute = Fraction(str(r.progression_absolute_mm))
+    relative_ok = increase * 100 >= _frac(r.progression_increase_pct) * nadir.total and increase > 0
+    absolute = _frac(r.progression_absolute_mm)
     if r.progression_absolute_applies_to == "sum":
         absolute_ok = increase >= absolute
         absolute_text = f"sum {signed_mm_text(increase)} mm (needs ≥ +{r.progression_absolute_mm:g} mm)"
@@ -114,7 +121,7 @@ def target_response(
         return TargetOutcome("PD", total, nadir, [f"{prefix}{pd_text}: PD"])
     if missing:
         return TargetOutcome("NE", None, nadir, [f"target(s) {', '.join(missing)} not evaluated: NE"])
-    node_limit = Fraction(str(criteria.measurability.node_normal_below_short_axis_mm))
+    node_limit = _frac(criteria.measurability.node_normal_below_short_axis_mm)
     gone = all((v < node_limit) if lid in node_ids else v == 0 for lid, v in evaluated.items())
     if gone:
         text = "all targets gone"
@@ -122,7 +129,7 @@ def target_response(
             text += f" (nodal targets < {criteria.measurability.node_normal_below_short_axis_mm:g} mm short axis)"
         return TargetOutcome("CR", total, nadir, [f"{text}: CR"])
     change = pct_change(total, baseline_total)
-    pr = Fraction(str(criteria.response.partial_response_decrease_pct))
+    pr = _frac(criteria.response.partial_response_decrease_pct)
     base_text = f"sum {mm_text(total)} mm vs baseline {mm_text(baseline_total)} mm ({_pct(change)})"
     if change is not None and -change >= pr:
         return TargetOutcome("PR", total, nadir, [f"{base_text}, ≥ {pr}% decrease: PR"])

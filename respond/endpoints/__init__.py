@@ -46,6 +46,7 @@ from respond.errors import ConfigError, InputTableError, RespondError
 from respond.io.lesion_table import as_date
 from respond.io.writers import write_csv
 from respond.tables import AGREEMENT, EVENTS, FAILURES, SUMMARY
+from respond.tables import fast_records
 
 __all__ = ["DAYS_PER_MONTH", "EndpointResult", "compute_endpoints", "km", "summarize", "crosstab"]
 
@@ -157,12 +158,14 @@ def compute_endpoints(
             bad.add(pid)
 
     rows: list[dict] = []
-    lesion_groups = {pid: g for pid, g in lesions.groupby("patient_id")} if len(lesions) else {}
+    # Tables are split into records per patient once: per-patient DataFrame filtering costs
+    # milliseconds a patient (and filtering whole tables per patient is quadratic).
+    lesion_groups = _records_by_patient(lesions)
+    has_treated_column = "treated" in lesions.columns
     for c in criteria:
-        tps_c = timepoints[timepoints["criteria"] == c.id]
         best_c = best_response[best_response["criteria"] == c.id]
-        targets_c = targets[targets["criteria"] == c.id]
-        tps_by = {pid: g for pid, g in tps_c.groupby("patient_id")}
+        tps_by = _records_by_patient(timepoints[timepoints["criteria"] == c.id])
+        targets_by = _records_by_patient(targets[targets["criteria"] == c.id])
         for best in best_c.sort_values("patient_id").to_dict("records"):
             pid = best["patient_id"]
             if pid in bad:
@@ -170,10 +173,11 @@ def compute_endpoints(
             try:
                 patient_dates = dates.get(pid, PatientDates())
                 ipfs = ipfs_event(pid, c, tps_by[pid], best, patient_dates)
-                origin = patient_dates.treatment_start or tps_by[pid]["date"].min()
-                prows = lesion_groups.get(pid, lesions.iloc[0:0])
-                prows = prows[prows["organ"].map(c.in_scope)]
-                lesion_ids = _treated(pid, c, targets_c[targets_c["patient_id"] == pid], prows, explicit,
+                origin = patient_dates.treatment_start or min(r["date"] for r in tps_by[pid])
+                prows = [r for r in lesion_groups.get(pid, []) if c.in_scope(r["organ"])]
+                if not has_treated_column and c.endpoints.treated_lesions == "column" and explicit is None:
+                    treated_from_column(pid, lesions.iloc[0:0], sources.get("lesions"))  # raises: no column
+                lesion_ids = _treated(pid, c, targets_by.get(pid, []), prows, explicit,
                                       sources.get("lesions"))
                 lc = lesion_events(pid, c, prows, lesion_ids, origin, findings.get(pid, {}))
             except RespondError as exc:
@@ -200,10 +204,22 @@ def _treated_pairs(treated) -> set[tuple[str, str]] | None:
     return {(str(p), str(l)) for p, l in treated}
 
 
-def _treated(pid: str, c: Criteria, targets: pd.DataFrame, rows: pd.DataFrame,
+def _records_by_patient(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    if frame is None or not len(frame):
+        return out
+    for rec in fast_records(frame):
+        out.setdefault(rec["patient_id"], []).append(rec)
+    return out
+
+
+def _treated(pid: str, c: Criteria, targets: list[dict], rows: list[dict],
              explicit: set[tuple[str, str]] | None, source: str | None) -> list[str]:
-    """Treated lesion ids of one patient under one criteria, in the order of the targets table."""
-    baseline = [lid for lid, role in zip(targets["lesion_id"], targets["role"]) if role in ("target", "non_target")]
+    """Treated lesion ids of one patient under one criteria, in the order of the targets table.
+
+    ``targets`` and ``rows`` are the patient's targets rows and in-scope lesion rows (records).
+    """
+    baseline = [t["lesion_id"] for t in targets if t["role"] in ("target", "non_target")]
     mode = c.endpoints.treated_lesions
     if explicit is not None:
         chosen = {l for p, l in explicit if p == pid}
@@ -211,11 +227,11 @@ def _treated(pid: str, c: Criteria, targets: pd.DataFrame, rows: pd.DataFrame,
     elif mode == "baseline":
         return baseline
     elif mode == "targets":
-        return [lid for lid, role in zip(targets["lesion_id"], targets["role"]) if role == "target"]
+        return [t["lesion_id"] for t in targets if t["role"] == "target"]
     else:
         chosen = treated_from_column(pid, rows, source)
         where = "the 'treated' column"
-    in_scope = set(rows["lesion_id"])
+    in_scope = {r["lesion_id"] for r in rows}
     wrong = sorted(l for l in chosen if l in in_scope and l not in baseline)
     if wrong:
         raise InputTableError(

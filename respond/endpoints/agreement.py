@@ -18,7 +18,7 @@ import math
 import pandas as pd
 
 from respond.config import Criteria
-from respond.tables import AGREEMENT
+from respond.tables import AGREEMENT, fast_records
 
 #: Order of categories in the cross-table.
 CATEGORIES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
@@ -28,32 +28,49 @@ def compare(best_response: pd.DataFrame, criteria: list[Criteria], *, targets: p
             timepoints: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``agreement`` table: one row per patient and pair of criteria assessed under both."""
     rows = []
-    by = {c.id: best_response[best_response["criteria"] == c.id].set_index("patient_id") for c in criteria}
+    by = {c.id: {r["patient_id"]: r for r in best_response[best_response["criteria"] == c.id].to_dict("records")}
+          for c in criteria}
+    # Split once by patient: filtering the whole tables per patient would be quadratic in patients.
+    targets_by = _split(targets)
+    timepoints_by = _split(timepoints)
     for a, b in itertools.combinations(criteria, 2):
-        common = sorted(set(by[a.id].index) & set(by[b.id].index))
+        common = sorted(set(by[a.id]) & set(by[b.id]))
         for pid in common:
-            ra, rb = by[a.id].loc[pid], by[b.id].loc[pid]
+            ra, rb = by[a.id][pid], by[b.id][pid]
             agree = ra["best_overall_response"] == rb["best_overall_response"]
-            reason = None if agree else _why(pid, a, b, ra, rb, targets, timepoints)
+            reason = None if agree else _why(pid, a, b, ra, rb, targets_by.get(pid, [] if targets is not None else None),
+                                             timepoints_by.get(pid, [] if timepoints is not None else None))
             rows.append({"patient_id": pid, "criteria_a": a.id, "criteria_b": b.id,
                          "response_a": ra["best_overall_response"], "response_b": rb["best_overall_response"],
                          "agree": bool(agree), "reason": reason})
     return pd.DataFrame(rows, columns=AGREEMENT.names)
 
 
-def _lesions(targets, pid, cid, roles):
-    if targets is None or targets.empty:
-        return None
-    sel = targets[(targets["patient_id"] == pid) & (targets["criteria"] == cid) & targets["role"].isin(roles)]
-    return sorted(sel["lesion_id"])
+def _split(frame: pd.DataFrame | None) -> dict[str, list[dict]]:
+    """Records of ``frame`` per patient id (one pass over the table)."""
+    out: dict[str, list[dict]] = {}
+    if frame is None or frame.empty:
+        return out
+    for rec in fast_records(frame):
+        out.setdefault(rec["patient_id"], []).append(rec)
+    return out
 
 
-def _first_pd(timepoints, pid, cid):
-    if timepoints is None or timepoints.empty:
+def _lesions(targets: list[dict] | None, pid, cid, roles):
+    """Sorted lesion ids of the patient's targets records with one of ``roles`` under ``cid``."""
+    if not targets:
         return None
-    sel = timepoints[(timepoints["patient_id"] == pid) & (timepoints["criteria"] == cid)
-                     & (timepoints["overall_response"] == "PD")].sort_values("date")
-    return None if sel.empty else (sel["date"].iloc[0], sel["progression_causes"].iloc[0])
+    return sorted(t["lesion_id"] for t in targets
+                  if t["patient_id"] == pid and t["criteria"] == cid and t["role"] in roles)
+
+
+def _first_pd(timepoints: list[dict] | None, pid, cid):
+    """(date, causes) of the patient's first PD timepoint under ``cid``."""
+    if not timepoints:
+        return None
+    sel = sorted((t for t in timepoints if t["patient_id"] == pid and t["criteria"] == cid
+                  and t["overall_response"] == "PD"), key=lambda t: t["date"])
+    return None if not sel else (sel[0]["date"], sel[0]["progression_causes"])
 
 
 def _why(pid, a: Criteria, b: Criteria, ra, rb, targets, timepoints) -> str:

@@ -88,8 +88,9 @@ def ipfs_event(
     ``timepoints`` are the patient's rows under the criteria (dates as
     :class:`datetime.date`), ``best`` its best-response row.
     """
-    tps = timepoints.sort_values("date")
-    baseline = tps["date"].iloc[0]
+    records = timepoints.to_dict("records") if isinstance(timepoints, pd.DataFrame) else timepoints
+    tps = sorted(records, key=lambda r: r["date"])
+    baseline = tps[0]["date"]
     origin = dates.treatment_start or baseline
     origin_text = f"origin {origin} ({'treatment start' if dates.treatment_start else 'baseline scan'})"
     row = {"patient_id": pid, "criteria": criteria.id, "endpoint": "ipfs", "lesion_id": None,
@@ -97,9 +98,9 @@ def ipfs_event(
     progression = best.get("progression_date")
     death = dates.death_date
     if progression is not None:
-        pd_rows = tps[(tps["date"] == progression) & (tps["overall_response"] == "PD")]
-        if len(pd_rows):
-            causes = pd_rows["progression_causes"].iloc[0]
+        pd_rows = [r for r in tps if r["date"] == progression and r["overall_response"] == "PD"]
+        if pd_rows:
+            causes = pd_rows[0]["progression_causes"]
             pattern = pattern_of(causes)
             why = f"PD on {progression} ({causes})"
         else:
@@ -115,10 +116,9 @@ def ipfs_event(
     if death is not None and criteria.endpoints.death_is_event:
         return {**row, "time_days": float((death - origin).days), "event": True, "event_date": death,
                 "pattern": "death", "reason": f"{origin_text}; death on {death} without progression"}
-    followups = tps[tps["date"] > baseline]
-    evaluable = followups[followups["overall_response"].notna() & (followups["overall_response"] != "NE")]
-    if len(evaluable):
-        censor, reason = evaluable["date"].max(), CENSOR_LAST_ASSESSMENT
+    evaluable = [r["date"] for r in tps if r["date"] > baseline and _called(r["overall_response"])]
+    if evaluable:
+        censor, reason = max(evaluable), CENSOR_LAST_ASSESSMENT
         why = f"censored at the last evaluable assessment {censor}"
     else:
         censor, reason = origin, CENSOR_NO_FOLLOWUP
@@ -134,3 +134,8 @@ def ipfs_event(
         why += f"; death on {death} is not an event (endpoints.death_is_event: false)"
     return {**row, "time_days": float((censor - origin).days), "event": False, "event_date": censor,
             "censor_reason": reason, "reason": f"{origin_text}; {why}"}
+
+
+def _called(response) -> bool:
+    """An evaluable overall response: given and not NE."""
+    return response is not None and not (isinstance(response, float) and response != response) and response != "NE"

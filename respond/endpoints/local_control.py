@@ -49,15 +49,17 @@ _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f", "", "nan", "none"}
 
 
-def treated_from_column(pid: str, rows: pd.DataFrame, source: str | None) -> set[str]:
+def treated_from_column(pid: str, rows: pd.DataFrame | list[dict], source: str | None) -> set[str]:
     """Lesions of one patient whose ``treated`` cell is true on any row (strict true/false)."""
-    if "treated" not in rows.columns:
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    if (isinstance(rows, pd.DataFrame) and "treated" not in rows.columns) or any(
+            "treated" not in rec for rec in records):
         raise InputTableError(
             "endpoints.treated_lesions is 'column' but the lesion table has no 'treated' column; "
             "add it (true/false) or choose baseline / targets",
             code="table.missing_column", file=source, column="treated")
     treated = set()
-    for rec in rows.to_dict("records"):
+    for rec in records:
         value = rec["treated"]
         text = str(value).strip().lower() if not isinstance(value, bool) else str(value).lower()
         if text in _TRUE:
@@ -78,13 +80,14 @@ def lesion_events(
 ) -> list[dict]:
     """``local_control`` events rows of one patient's treated lesions under one criteria.
 
-    ``rows`` are the patient's in-scope lesion-table rows (dates as
+    ``rows`` are the patient's in-scope lesion-table rows (a DataFrame or records; dates as
     :class:`datetime.date`); ``adjudications`` maps (lesion, scan date) to a finding.
     """
-    dates = sorted(set(rows["date"]))
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    dates = sorted({rec["date"] for rec in records})
     obs: dict[tuple[str, dt.date], Observation] = {}
     node: dict[str, bool] = {}
-    for rec in rows.to_dict("records"):
+    for rec in records:
         node[rec["lesion_id"]] = criteria.is_node(rec["organ"])
         obs[(rec["lesion_id"], rec["date"])] = Observation.from_row(rec, is_node=node[rec["lesion_id"]])
     out = []

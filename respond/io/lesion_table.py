@@ -30,6 +30,9 @@ from respond.tables import (
     LESION_STATUSES,
     LESIONS,
     PATIENTS,
+    ROLE_PREFIX,
+    SCAN_REGIONS,
+    SCANS,
     Table,
 )
 
@@ -39,8 +42,6 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{1,2})?$|^\d{4}-\d{2}-?$|^\d{4}-[Uu][Nn][Kk]")
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
-#: Column name prefix of a per-criteria role, e.g. ``role_rano-bm``.
-ROLE_PREFIX = "role_"
 
 
 @dataclass
@@ -312,8 +313,108 @@ def read_lesion_table(
                         "table.status_conflict")
     for key, values in out.items():
         frame[key] = values
+    _parse_tracking_columns(frame, parser)
     _check_duplicates(frame, ["patient_id", "date", "lesion_id"], parser)
     _check_lesion_consistency(frame, parser)
+    return _finish(frame, parser, name)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() in ("", "nan")
+
+
+def _parse_tracking_columns(frame: pd.DataFrame, parser: _RowParser) -> None:
+    """Validate the optional columns visit, fragment_of, merged_into, slice_thickness_mm, previously_treated."""
+    records = frame.to_dict("records")
+    if "visit" in frame.columns:
+        frame["visit"] = [None if _blank(r["visit"]) else str(r["visit"]).strip() for r in records]
+        _check_visit_dates(frame, parser)
+    for column in ("fragment_of", "merged_into"):
+        if column in frame.columns:
+            frame[column] = [None if _blank(r[column]) else str(r[column]).strip() for r in records]
+    if "slice_thickness_mm" in frame.columns:
+        frame["slice_thickness_mm"] = [
+            parser.number(r["patient_id"], r["_row"], "slice_thickness_mm", r["slice_thickness_mm"], minimum=0)
+            for r in records]
+        for r, value in zip(records, frame["slice_thickness_mm"]):
+            if value == 0:
+                parser.fail(r["patient_id"], r["_row"], "slice_thickness_mm", r["slice_thickness_mm"],
+                            "slice_thickness_mm is 0; give the slice thickness in mm or leave it blank",
+                            "table.bad_number")
+    if "previously_treated" in frame.columns:
+        frame["previously_treated"] = [
+            parser.boolean(r["patient_id"], r["_row"], "previously_treated", r["previously_treated"])
+            for r in records]
+    if "fragment_of" in frame.columns or "merged_into" in frame.columns:
+        _check_fragments_and_merges(frame, parser)
+
+
+def _check_visit_dates(frame: pd.DataFrame, parser: _RowParser) -> None:
+    """One scan date belongs to one visit of a patient."""
+    valid = frame.dropna(subset=["visit", "date"])
+    per_date = valid.groupby(["patient_id", "date"])["visit"].nunique()
+    for (pid, date), n in per_date[per_date > 1].items():
+        rows = valid[(valid["patient_id"] == pid) & (valid["date"] == date)]
+        parser.fail(pid, rows["_row"].iloc[0], "visit", ", ".join(sorted(set(rows["visit"]))),
+                    f"scan date {date} belongs to several visits ({', '.join(sorted(set(rows['visit'])))}); "
+                    "one scan date is one visit", "table.visit_conflict")
+
+
+def _check_fragments_and_merges(frame: pd.DataFrame, parser: _RowParser) -> None:
+    """A fragment's parent has no row of its own at that date; a merged row reads 0 mm and names another lesion."""
+    fragments = frame["fragment_of"] if "fragment_of" in frame.columns else pd.Series([None] * len(frame))
+    merged = frame["merged_into"] if "merged_into" in frame.columns else pd.Series([None] * len(frame))
+    own = set(zip(frame["patient_id"], frame["date"], frame["lesion_id"]))
+    for rec, parent, into in zip(frame.to_dict("records"), fragments, merged):
+        pid, row = rec["patient_id"], rec["_row"]
+        if parent is not None:
+            if parent == rec["lesion_id"]:
+                parser.fail(pid, row, "fragment_of", parent, "a lesion cannot be a fragment of itself",
+                            "table.bad_fragment")
+            elif (pid, rec["date"], parent) in own:
+                parser.fail(pid, row, "fragment_of", parent,
+                            f"lesion {parent} has a row of its own on {rec['date']} and fragment "
+                            f"{rec['lesion_id']}: give the fragments only (their diameters are summed)",
+                            "table.bad_fragment")
+        if into is not None:
+            ld = rec["longest_diameter_mm"]
+            if into == rec["lesion_id"]:
+                parser.fail(pid, row, "merged_into", into, "a lesion cannot merge into itself", "table.bad_merge")
+            elif not (isinstance(ld, float) and (math.isnan(ld) or ld == 0)):
+                parser.fail(pid, row, "merged_into", into,
+                            f"merged lesion reads {ld:g} mm: a lesion merged into {into} reads 0 mm "
+                            f"(the coalesced measurement is on {into})", "table.bad_merge")
+            elif (pid, rec["date"], into) not in own:
+                parser.fail(pid, row, "merged_into", into,
+                            f"lesion {into} (carrying the merged measurement) has no row on {rec['date']}",
+                            "table.bad_merge")
+            if parent is not None:
+                parser.fail(pid, row, "merged_into", into, "a row cannot be both a fragment and merged",
+                            "table.bad_merge")
+
+
+def read_scans_table(source: TableSource) -> ReadResult:
+    """Read the scans table: which body region was imaged per patient and date (or visit).
+
+    ``lesion_count`` 0 says the region was imaged and nothing was found.
+    """
+    frame, name, _ = _load(source, SCANS)
+    _require_columns(frame, SCANS, name)
+    parser = _RowParser(name)
+    frame["patient_id"] = _patient_ids(frame, name)
+    records = frame.to_dict("records")
+    frame["date"] = [parser.date(r["patient_id"], r["_row"], "date", r["date"], required=True) for r in records]
+    frame["region"] = [parser.choice(r["patient_id"], r["_row"], "region", r["region"], SCAN_REGIONS)
+                       for r in records]
+    for r, region in zip(records, frame["region"]):
+        if region is None and not any(e.row == r["_row"] for e in parser.failures):
+            parser.fail(r["patient_id"], r["_row"], "region", r["region"],
+                        f"region is blank; name the region imaged ({', '.join(SCAN_REGIONS)})", "table.missing_region")
+    frame["visit"] = ([None if _blank(r.get("visit")) else str(r["visit"]).strip() for r in records]
+                      if "visit" in frame.columns else None)
+    frame["lesion_count"] = [parser.number(r["patient_id"], r["_row"], "lesion_count", r.get("lesion_count", ""),
+                                           integer=True) for r in records]
+    _check_duplicates(frame, ["patient_id", "date", "region"], parser)
     return _finish(frame, parser, name)
 
 

@@ -13,10 +13,20 @@ runs on trial data as published:
   ``EQUIVOCAL``, ``TOO SMALL TO MEASURE``, ``NOT EVALUABLE``). Derived sums
   (``SUMDIAM`` …) are ignored: respond recomputes them. ``TRSTAT = NOT DONE``
   means not evaluated.
-- A visit (``VISITNUM``) is one timepoint, dated at the earliest ``TRDTC`` of
-  the stream's records in it; without ``VISITNUM`` each date is a timepoint.
-- Partial dates, unknown test codes, a TR lesion without a TU record:
-  that subject fails with a message naming the file and row; others proceed.
+- A visit (``VISITNUM``) is one timepoint: each lesion row keeps its own
+  ``TRDTC`` and the lesion table's ``visit`` column groups them (the criteria
+  date the response at the visit's latest scan, a progression at the
+  earliest scan showing it); without ``VISITNUM`` each date is a timepoint.
+- A lesion that split has link ids derived from the original (``T04.1``,
+  ``T04.2`` with a TU record each): they are fragments of ``T04``
+  (``fragment_of``), summed under it (RECIST 1.1 §4.3). Export writes
+  fragments the same way and ``VISITNUM`` from a numeric ``visit``.
+- Partial dates, unknown test codes, a TR lesion without a TU record, a
+  measurement with a blank ``TRLNKID``, two conflicting TU records for one
+  lesion or TR records for one lesion, test and visit, a ``TRSTRESN`` that is
+  not a finite number: that subject fails with a message naming the file and
+  row; others proceed. TU or TR without records, TR holding only derived
+  sums, or ``evaluator`` naming nobody: an error saying so (``sdtm.no_lesions``).
 
 RS (``OVRLRESP`` per visit, ``RSCAT`` naming the criteria) is read for
 quality control: :func:`compare_with_recorded` lists where respond's
@@ -157,6 +167,9 @@ def read_sdtm(
     tr_frame = read_domain(tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "TRSTRESC", "TRSTRESN", "TRDTC"])
     problems = _Problems()
     tu_file, tr_file = str(tu), str(tr)
+    if tu_frame.empty or tr_frame.empty:
+        raise InputTableError(_why_no_lesions(tu_frame, tr_frame, evaluator), code="sdtm.no_lesions",
+                              file=tu_file if tu_frame.empty else tr_file)
 
     lesions_tu: dict[tuple[str, str, str], dict] = {}
     for rec in tu_frame.to_dict("records"):
@@ -167,8 +180,17 @@ def read_sdtm(
                          "sdtm.unknown_term", file=tu_file, subject=subject, row=rec["_row"], column="TUSTRESC",
                          value=rec["TUSTRESC"])
             continue
-        lesions_tu[(subject, _evaluator(rec, "TU"), link)] = {
-            "organ": _organ(rec["TULOC"]), "role": TU_ROLES[ident], "new": ident == "NEW"}
+        key, value = (subject, _evaluator(rec, "TU"), link), {
+            "organ": _organ(rec["TULOC"]), "role": TU_ROLES[ident], "new": ident == "NEW", "_row": rec["_row"]}
+        earlier = lesions_tu.get(key)
+        if earlier is not None and {k: v for k, v in earlier.items() if k != "_row"} != {
+                k: v for k, v in value.items() if k != "_row"}:
+            problems.add(f"lesion {link} has conflicting TU records (rows {earlier['_row']} and {rec['_row']}: "
+                         f"{earlier['organ']}/{earlier['role'] or 'new'} vs {value['organ']}/{value['role'] or 'new'});"
+                         " keep one record per lesion", "sdtm.conflicting_records", file=tu_file, subject=subject,
+                         row=rec["_row"], column="TULNKID", value=link)
+            continue
+        lesions_tu.setdefault(key, value)
     tu_has_evaluator = any(ev for (_, ev, _) in lesions_tu)
 
     cells: dict[tuple[str, str, str, str], dict] = {}  # (subject, evaluator, visit key, lesion) → values
@@ -179,7 +201,12 @@ def read_sdtm(
         if evaluator is not None and evaluator not in (ev, str(rec.get("TREVAL", "")).strip()):
             continue
         test = rec["TRTESTCD"].strip().upper()
-        if test in IGNORED_TESTS or link == "":
+        if test in IGNORED_TESTS:
+            continue
+        if link == "":
+            problems.add(f"TR record {test} has a blank TRLNKID: the lesion it measures cannot be known; "
+                         "give TRLNKID (the TU record's TULNKID)", "sdtm.missing_link", file=tr_file,
+                         subject=subject, row=row, column="TRLNKID", value="")
             continue
         if test not in MEASUREMENT_TESTS and test != "TUMSTATE":
             problems.add(f"unknown TRTESTCD '{rec['TRTESTCD']}'; respond reads LDIAM, LPERP, SAXIS and TUMSTATE",
@@ -202,7 +229,17 @@ def read_sdtm(
             continue
         visit = str(rec.get("VISITNUM", "")).strip() or date.isoformat()
         dates.setdefault((subject, ev, visit), []).append(date)
-        cell = cells.setdefault((subject, ev, visit, link), {"_row": row})
+        cell = cells.setdefault((subject, ev, visit, link), {"_row": row, "_tests": {}, "_dates": set()})
+        cell["_dates"].add(date)
+        result = (str(rec.get("TRSTAT", "")).strip().upper(), rec["TRSTRESC"].strip().upper(),
+                  str(rec["TRSTRESN"]).strip(), str(rec.get("TRSTRESU", "")).strip().lower())
+        seen = cell["_tests"].get(test)
+        if seen is not None and seen[0] != result:
+            problems.add(f"lesion {link} has conflicting {test} records at visit {visit} (rows {seen[1]} and {row}); "
+                         "keep one record per lesion, test and visit", "sdtm.conflicting_records", file=tr_file,
+                         subject=subject, row=row, column="TRSTRESC", value=rec["TRSTRESC"])
+            continue
+        cell["_tests"][test] = (result, row)
         if str(rec.get("TRSTAT", "")).strip().upper() == "NOT DONE":
             cell["status"] = "not_evaluated"
         elif test == "TUMSTATE":
@@ -223,22 +260,61 @@ def read_sdtm(
     ids = {(s, ev): (f"{s}/{ev}" if per_subject[s] > 1 and ev else s) for s, ev in streams}
     rows = []
     for (subject, ev, visit, link), cell in cells.items():
-        tu_rec = lesions_tu[(subject, ev if tu_has_evaluator else "", link)]
+        tu_key = (subject, ev if tu_has_evaluator else "", link)
+        tu_rec = lesions_tu[tu_key]
+        has_visit = not _is_date_key(visit)
         rows.append({
-            "patient_id": ids[(subject, ev)], "date": min(dates[(subject, ev, visit)]).isoformat(),
+            "patient_id": ids[(subject, ev)],
+            # With VISITNUM each lesion keeps its own scan date and the visit groups them (the
+            # criteria date the response at the visit's latest scan); without, the date is the visit.
+            "date": (min(cell["_dates"]) if has_visit else min(dates[(subject, ev, visit)])).isoformat(),
             "lesion_id": link, "organ": tu_rec["organ"],
             "longest_diameter_mm": cell.get("longest_diameter_mm", ""), "short_axis_mm": cell.get("short_axis_mm", ""),
             "role": tu_rec["role"] or "", "status": cell.get("status", ""),
             "equivocal": "true" if cell.get("equivocal") else "", "visitnum": visit,
+            "visit": visit if has_visit else "",
+            "fragment_of": _fragment_parent(link, tu_key, lesions_tu),
         })
     failed = {e.patient_id for e in problems.errors}  # subjects: all their streams are excluded
     subject_of = {stream_id: key[0] for key, stream_id in ids.items()}
     frame = pd.DataFrame(rows, columns=["patient_id", "date", "lesion_id", "organ", "longest_diameter_mm",
-                                        "short_axis_mm", "role", "status", "equivocal", "visitnum"])
-    frame = frame[~frame["patient_id"].map(lambda p: subject_of[p] in failed)]
+                                        "short_axis_mm", "role", "status", "equivocal", "visitnum", "visit",
+                                        "fragment_of"])
+    frame = frame[~frame["patient_id"].map(lambda p: subject_of[p] in failed).astype(bool)]
+    if frame.empty and not problems.errors:
+        raise InputTableError(_why_no_lesions(tu_frame, tr_frame, evaluator), code="sdtm.no_lesions", file=tr_file)
     recorded = read_recorded_responses(rs, ids) if rs is not None else None
     return SdtmRead(lesions=frame.sort_values(["patient_id", "date", "lesion_id"]).reset_index(drop=True),
                     recorded=recorded, failures=problems.errors, streams={v: k for k, v in ids.items()})
+
+
+def _is_date_key(visit: str) -> bool:
+    return bool(re.match(r"^\d{4}-\d{2}-\d{2}$", visit))
+
+
+def _fragment_parent(link: str, tu_key: tuple[str, str, str], lesions_tu: dict) -> str:
+    """Parent of a split lesion: ``T04.1`` and ``T04.2`` are fragments of ``T04`` when T04 has a TU record
+    (SDTMIG TU: a lesion that splits gets new link ids derived from the original)."""
+    if "." not in link:
+        return ""
+    parent = link.rsplit(".", 1)[0]
+    return parent if (tu_key[0], tu_key[1], parent) in lesions_tu else ""
+
+
+def _why_no_lesions(tu: pd.DataFrame, tr: pd.DataFrame, evaluator: str | None) -> str:
+    """Why TU/TR gave no lesion row: empty domains, only derived sums, or an evaluator naming nobody."""
+    if tu.empty:
+        return "no lesion left: the TU dataset has no records (header only)"
+    if tr.empty:
+        return "no lesion left: the TR dataset has no records (header only)"
+    tests = set(tr["TRTESTCD"].str.strip().str.upper())
+    if tests <= IGNORED_TESTS:
+        return (f"no lesion left: TR holds only derived results ({', '.join(sorted(tests))}); respond needs the "
+                "per-lesion LDIAM / LPERP / SAXIS / TUMSTATE records")
+    if evaluator is not None:
+        found = sorted({_evaluator(r, "TR") or "(none)" for r in tr.to_dict("records")})
+        return f"no lesion left: no TR record of evaluator '{evaluator}' (evaluators found: {', '.join(found)})"
+    return "no lesion left after reading TU and TR"
 
 
 def _measurement(cell: dict, test: str, rec: dict, problems: _Problems, file: str, subject: str) -> None:
@@ -254,8 +330,11 @@ def _measurement(cell: dict, test: str, rec: dict, problems: _Problems, file: st
     try:
         value = float(text)
     except ValueError:
-        problems.add(f"TRSTRESN '{text}' is not a number", "sdtm.bad_number", file=file, subject=subject,
-                     row=rec["_row"], column="TRSTRESN", value=text)
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        problems.add(f"TRSTRESN '{text}' is not a number; leave it blank with TRSTAT = NOT DONE (or TRSTRESC "
+                     "NOT EVALUABLE / TOO SMALL TO MEASURE) when the lesion was not measured",
+                     "sdtm.bad_number", file=file, subject=subject, row=rec["_row"], column="TRSTRESN", value=text)
         return
     unit = str(rec.get("TRSTRESU", "mm")).strip().lower() or "mm"
     if unit not in ("mm", "cm"):
@@ -346,10 +425,15 @@ def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.Data
     roles = targets[targets["criteria"] == criteria]
     role_of = {(r.patient_id, r.lesion_id): r.role for r in roles.itertuples()}
     organ_of = {(r.patient_id, r.lesion_id): r.organ for r in roles.itertuples()}
-    visitnum = {}
-    for pid, group in lesions.groupby("patient_id"):
-        for i, date in enumerate(sorted(set(group["date"].astype(str))), start=1):
-            visitnum[(pid, date)] = i
+    # Fragments (fragment_of) are written under their own link ids with the parent's role and location
+    # (SDTMIG TU: a split lesion's pieces get new TULNKIDs); read back, they are summed under the parent.
+    if "fragment_of" in lesions.columns:
+        for r in lesions.itertuples():
+            parent = getattr(r, "fragment_of")
+            if isinstance(parent, str) and parent and (r.patient_id, parent) in role_of:
+                role_of.setdefault((r.patient_id, r.lesion_id), role_of[(r.patient_id, parent)])
+                organ_of.setdefault((r.patient_id, r.lesion_id), organ_of[(r.patient_id, parent)])
+    visitnum = _visit_numbers(lesions)
 
     tu_rows = []
     for (pid, lid), role in sorted(role_of.items()):
@@ -397,7 +481,7 @@ def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.Data
             if value:
                 rs_rows.append({"STUDYID": study_id, "DOMAIN": "RS", "USUBJID": row["patient_id"],
                                 "RSTESTCD": code, "RSTEST": test, "RSCAT": name, "RSORRES": value,
-                                "RSSTRESC": value, "VISITNUM": visitnum.get((row["patient_id"], str(row["date"]))),
+                                "RSSTRESC": value, "VISITNUM": _rs_visit(visitnum, row),
                                 "RSDTC": str(row["date"])})
     for row in best[best["criteria"] == criteria].to_dict("records"):
         rs_rows.append({"STUDYID": study_id, "DOMAIN": "RS", "USUBJID": row["patient_id"], "RSTESTCD": "BESTRSP",
@@ -409,6 +493,44 @@ def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.Data
         rs.insert(3, "RSSEQ", rs.groupby("USUBJID").cumcount() + 1)
         rs["VISITNUM"] = rs["VISITNUM"].astype("Int64")
     return {"TU": tu, "TR": tr, "RS": rs}
+
+
+def _rs_visit(visitnum: dict, row: dict):
+    """VISITNUM of a timepoint: by its date, or by its visit label when the visit spans several dates."""
+    number = visitnum.get((row["patient_id"], str(row["date"])))
+    if number is None and row.get("visit") is not None:
+        try:
+            number = float(row["visit"])
+        except (TypeError, ValueError):
+            return None
+    return number
+
+
+def _visit_numbers(lesions: pd.DataFrame) -> dict[tuple[str, str], int | float]:
+    """VISITNUM per (patient, scan date): the lesion table's numeric ``visit`` when it has one; visits
+    with other labels numbered 1, 2, … in the order of their first scan; without ``visit``, one visit per
+    date in date order."""
+    out: dict[tuple[str, str], int | float] = {}
+    for pid, group in lesions.groupby("patient_id"):
+        dates = group["date"].astype(str)
+        visits = group["visit"] if "visit" in group.columns else pd.Series([None] * len(group), index=group.index)
+        numeric = pd.to_numeric(visits, errors="coerce")
+        if numeric.notna().all():
+            for date, number in zip(dates, numeric):
+                out[(pid, date)] = int(number) if float(number).is_integer() else float(number)
+            continue
+        labelled = visits.map(lambda v: isinstance(v, str) and v.strip() != "")
+        if labelled.all():
+            first = {}
+            for date, label in sorted(zip(dates, visits)):
+                first.setdefault(label, date)
+            order = {label: i for i, label in enumerate(sorted(first, key=lambda lab: (first[lab], lab)), start=1)}
+            for date, label in zip(dates, visits):
+                out[(pid, date)] = order[label]
+            continue
+        for i, date in enumerate(sorted(set(dates)), start=1):
+            out[(pid, date)] = i
+    return out
 
 
 def export_sdtm(run_dir: str | Path, out_dir: str | Path, *, criteria: str = "recist1.1",

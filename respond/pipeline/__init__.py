@@ -200,13 +200,14 @@ def assess(
     per-patient limit. With ``out``, every table, ``run.json`` and (unless
     ``report=False``) ``report.html`` / ``responses.xlsx`` are written there.
     """
-    from respond.criteria import _resolve_criteria, evaluate
+    from respond.config import resolve_criteria
+    from respond.pipeline.evaluate import evaluate
     from respond.lesions.manifest import read_manifest
 
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     if lesions not in ("components", "labels"):
         raise ValueError(f"lesions must be 'components' or 'labels', got {lesions!r}")
-    chosen = _resolve_criteria(criteria, config)  # a bad configuration stops before any work
+    chosen = resolve_criteria(criteria, config)  # a bad configuration stops before any work
     scans = read_manifest(manifest, organ=organ, allow_outside=allow_outside)
     manifest_clinical = _manifest_clinical(manifest)
     if manifest_clinical is not None and clinical is not None:
