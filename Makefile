@@ -21,7 +21,7 @@ $(COHORT)/manifest.csv: fixtures/make_demo_cohort.py respond/testing/cohort.py r
 
 demo: $(STAMP) $(COHORT)/manifest.csv
 	$(BIN)/respond assess $(COHORT)/manifest.csv --patients $(COHORT)/patients.csv \
-		--out demo-output --workers 2
+		--treatments $(COHORT)/treatments.csv --out demo-output --workers 2
 	@echo "demo results: $(CURDIR)/demo-output (open report.html in a browser)"
 
 test: $(STAMP)

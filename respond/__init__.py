@@ -10,6 +10,7 @@ Public API::
     respond.track("manifest.csv", out="out/")        # register + match a patient series → lesion table
     respond.km(result.events, "ipfs", "rano-bm")     # lifelines KaplanMeierFitter
     respond.summarize(out_dir_or_result, rate_times_months=[6, 12], death_is_event=False)
+    respond.outcomes(result, patients=patients_frame, treatments=treatments_frame)   # OS, indices, Cox, BED
     respond.plots.waterfall(result)                  # figures (matplotlib Figures)
 
 Names are imported on first use, so that ``import respond`` (and every
@@ -35,11 +36,11 @@ _API = {
     "track": ("respond.lesions", "track"),
 }
 
-__all__ = sorted(_API) + ["measure", "plots", "__version__"]
+__all__ = sorted(_API) + ["measure", "outcomes", "plots", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("plots", "measure"):  # respond.measure is a callable package (measure_mask)
+    if name in ("plots", "measure", "outcomes"):  # callable packages: measure_mask, compute_outcomes
         return importlib.import_module(f"respond.{name}")
     if name in _API:
         module, attribute = _API[name]

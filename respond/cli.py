@@ -41,6 +41,9 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table: patient_id, lesion_id, date, finding (tumor / radionecrosis / "
                    "pseudoprogression); overrides the imaging call of lesion local control.")
+@click.option("--treatments", type=click.Path(dir_okay=False, path_type=Path),
+              help="Treatments table (patient_id, lesion_id, date, total_dose_gy, fractions, technique, ...): "
+                   "with it, or with clinical columns in --patients, the study-outcome tables are written too.")
 @click.option("--scans", type=click.Path(dir_okay=False, path_type=Path),
               help="Scans table: patient_id, date, region (brain, chest, ... whole_body), optional visit and "
                    "lesion_count (0 = imaged, nothing found). Lesions in a region not imaged are not evaluated.")
@@ -53,8 +56,8 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--report/--no-report", "make_report", default=False, show_default=True,
               help="Also write report.html and responses.xlsx.")
 def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinical: Path | None,
-             patients: Path | None, adjudications: Path | None, scans: Path | None, criteria: tuple[str, ...],
-             configs: tuple[Path, ...], out: Path, make_report: bool) -> None:
+             patients: Path | None, adjudications: Path | None, treatments: Path | None, scans: Path | None,
+             criteria: tuple[str, ...], configs: tuple[Path, ...], out: Path, make_report: bool) -> None:
     """Apply RECIST 1.1 / RANO-BM to a lesion table (or SDTM TU/TR) and write the response tables.
 
     With --sdtm and an RS dataset, rs_comparison.csv lists where respond's
@@ -80,6 +83,7 @@ def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinic
     paths = result.write(out)
     _print_summary(result)
     click.echo(f"results written to {out}/ ({', '.join(p.name for p in paths.values())})")
+    _write_outcomes(out, result, patients, treatments)
     if make_report:
         from respond.report import write_report
 
@@ -111,6 +115,20 @@ def export_sdtm_command(run_dir: Path, out: Path, criteria: str, study_id: str, 
     click.echo(f"SDTM written to {out}/ ({', '.join(p.name for p in paths.values())})")
 
 
+def _write_outcomes(out: Path, result, patients: Path | None, treatments: Path | None) -> None:
+    from respond.pipeline.outcomes import outcomes_after_run
+
+    try:
+        outcome = outcomes_after_run(out, result, patients=patients, treatments=treatments)
+    except RespondError as exc:
+        _fail_to_start(exc)
+    if outcome is not None:
+        click.echo(f"study outcomes written to {out}/ (indices, outcomes, cox, doses, cumulative_incidence)")
+        if len(outcome.failures):
+            click.echo(f"{outcome.failures['patient_id'].nunique()} patient(s) left out of the outcomes: see "
+                       f"{out / 'outcome_failures.csv'}", err=True)
+
+
 def _print_summary(result) -> None:
     best = result.best_response
     if best.empty:
@@ -128,12 +146,14 @@ from respond.measure.command import measure_command  # noqa: E402
 from respond.lesions.command import track_command  # noqa: E402
 from respond.report.command import report_command  # noqa: E402
 from respond.pipeline.command import assess_command  # noqa: E402
+from respond.pipeline.outcomes_command import outcomes_command  # noqa: E402
 
 main.add_command(summarize_command, "summarize")
 main.add_command(measure_command, "measure")
 main.add_command(track_command, "track")
 main.add_command(report_command, "report")
 main.add_command(assess_command, "assess")
+main.add_command(outcomes_command, "outcomes")
 
 
 if __name__ == "__main__":  # pragma: no cover

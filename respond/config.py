@@ -222,7 +222,19 @@ class Criteria:
         ``left_lung`` → ``lung``; ``mediastinal_lymph_node`` → ``lymph_node``; ``cerebellum`` → ``brain``
         (with the preset's synonyms).
         """
-        return _canonical_organ(self.scope, organ)
+        memo = self._canonical_organs
+        if organ not in memo:
+            memo[organ] = _canonical_organ(self.scope, organ)
+        return memo[organ]
+
+    @functools.cached_property
+    def _canonical_organs(self) -> dict[str, str]:
+        """Organ name → canonical organ, filled as names are met (hashing ``scope`` per call costs more)."""
+        return {}
+
+    @functools.cached_property
+    def _organ_regions(self) -> dict[str, str]:
+        return dict(item.split("=", 1) for item in self.scope.organ_regions)
 
     def is_known_organ(self, organ: str) -> bool:
         """True when ``organ`` is in the preset's vocabulary (always true without a vocabulary)."""
@@ -234,7 +246,7 @@ class Criteria:
 
     def region_of(self, organ: str) -> str | None:
         """Scan region that shows ``organ`` (``brain``, ``chest`` …; None when the preset does not say)."""
-        regions = dict(item.split("=", 1) for item in self.scope.organ_regions)
+        regions = self._organ_regions
         canonical = self.canonical_organ(organ)
         return regions.get(canonical, regions.get(normalise_organ(organ)))
 

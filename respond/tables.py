@@ -149,6 +149,15 @@ PATIENTS: Final = Table(
         C("treatment_start", "date", "Start of treatment, ISO date; time origin of endpoints."),
         C("last_followup", "date", "Date of last follow-up, ISO date."),
         C("death_date", "date", "Date of death, ISO date."),
+        # Clinical columns of the study outcomes (respond.outcomes); all optional.
+        C("age_years", "float", "Age at treatment start, years (completed years are used by the indices)."),
+        C("sex", "str", "male / female."),
+        C("kps", "float", "Karnofsky performance status at treatment start, 0-100."),
+        C("primary_site", "str", "Primary tumour site, free text (e.g. lung, breast, melanoma)."),
+        C("primary_controlled", "bool", "The primary tumour is controlled (yes/no)."),
+        C("extracranial_metastases", "bool", "Metastases outside the CNS are present (yes/no)."),
+        C("systemic_status", "str", "Extracranial disease status: ned / cr / pr / sd / pd."),
+        C("cause_of_death", "str", "cancer / other / unknown (for cancer-specific survival)."),
     ),
 )
 
@@ -366,3 +375,150 @@ def fast_records(frame: pd.DataFrame) -> list[dict]:
     columns = list(frame.columns)
     values = [frame[c].tolist() for c in columns]
     return [dict(zip(columns, row)) for row in zip(*values)]
+
+# --- Study outcomes (respond.outcomes) -------------------------------------------------------------
+
+#: Values of the patients table's ``sex`` column.
+SEXES: Final = ("male", "female")
+#: Values of ``systemic_status`` (extracranial disease status, as the SIR scores it).
+SYSTEMIC_STATUSES: Final = ("ned", "cr", "pr", "sd", "pd")
+#: Values of ``cause_of_death``.
+CAUSES_OF_DEATH: Final = ("cancer", "other", "unknown")
+#: Radiotherapy techniques of the treatments table.
+TECHNIQUES: Final = ("srs", "hfsrt", "wbrt", "ebrt", "brachytherapy")
+
+TREATMENTS: Final = Table(
+    "treatments",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("lesion_id", "str", "Lesion treated (as in the lesion table); blank = whole brain / all lesions."),
+        C("date", "date", "Date of the course (first fraction or implant), ISO date.", True),
+        C("total_dose_gy", "float", "Total physical dose of the course, Gy.", True),
+        C("fractions", "int", "Number of fractions (1 for single-fraction SRS and for a permanent implant)."),
+        C("technique", "str", "srs / hfsrt / wbrt / ebrt / brachytherapy.", True),
+        C("alpha_beta_gy", "float", "α/β of the irradiated tissue, Gy; blank = the preset (10 Gy, tumour)."),
+        C("isotope_half_life_days", "float", "Permanent implant: physical half-life of the isotope, days."),
+        C("repair_half_time_h", "float", "Permanent implant: sublethal-damage repair half-time, hours."),
+    ),
+)
+
+INDICES: Final = Table(
+    "indices",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("index", "str", "rpa / gpa / sir / bsbm / ggs.", True),
+        C("score", "float", "Points of the index (blank for RPA, a class only, or when an input is missing)."),
+        C("class", "str", "Prognostic class or survival group of the preset grouping (blank when not determined)."),
+        C("inputs", "str", "Each component used: value and points, '; '-separated."),
+        C("missing", "str", "Inputs that were missing, '; '-separated (blank when none)."),
+    ),
+)
+
+OUTCOMES: Final = Table(
+    "outcomes",
+    (
+        C("endpoint", "str", "os / css / ipfs / local_control.", True),
+        C("criteria", "str", "Criteria id for ipfs / local_control; blank for os / css."),
+        C("group_by", "str", "Blank (whole cohort), an index (rpa, gpa, …) or a covariate (age_ge_60, …)."),
+        C("group", "str", "The group's value (an index class, true / false)."),
+        C("statistic", "str", "median / rate / median_followup / logrank.", True),
+        C("time_months", "float", "Time of a rate, months (30.4375 days)."),
+        C("n", "int", "Patients (lesions for local control) in the analysis."),
+        C("events", "int", "Events among them."),
+        C("at_risk", "int", "Number still at risk at time_months (observed time ≥ that time)."),
+        C("estimate", "float", "Median (months), survival probability, or the log-rank test statistic."),
+        C("ci_low", "float", "Lower limit of the confidence interval."),
+        C("ci_high", "float", "Upper limit of the confidence interval (inf: not reached)."),
+        C("p_value", "float", "Log-rank p value (statistic logrank)."),
+        C("note", "str", "E.g. 'median not reached', what could not be computed and why."),
+    ),
+)
+
+COX: Final = Table(
+    "cox",
+    (
+        C("endpoint", "str", "os / css / ipfs / local_control.", True),
+        C("criteria", "str", "Criteria id for ipfs / local_control; blank for os / css."),
+        C("model", "str", "univariate / multivariate.", True),
+        C("level", "str", "patient / lesion (lesion models cluster on patient_id, robust variance).", True),
+        C("covariate", "str", "Covariate name; HR compares the named condition true vs false (per unit if numeric).", True),
+        C("n", "int", "Observations in the model."),
+        C("events", "int", "Events in the model."),
+        C("hr", "float", "Hazard ratio, exp(coef)."),
+        C("ci_low", "float", "Lower limit of the 95 % (preset level) interval of the HR."),
+        C("ci_high", "float", "Upper limit of the interval of the HR."),
+        C("p_value", "float", "Wald p value."),
+        C("note", "str", "Proportional-hazards check, or why the HR could not be estimated."),
+    ),
+)
+
+DOSES: Final = Table(
+    "doses",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("lesion_id", "str", "Lesion; blank for a whole-brain course."),
+        C("date", "date", "Date of the course; blank on a lesion's 'total' row."),
+        C("technique", "str", "srs / hfsrt / wbrt / ebrt / brachytherapy, or 'total' (a lesion's summed BED)."),
+        C("total_dose_gy", "float", "Total physical dose, Gy."),
+        C("fractions", "int", "Number of fractions."),
+        C("alpha_beta_gy", "float", "α/β used, Gy."),
+        C("bed_gy", "float", "Biologically effective dose, Gy."),
+        C("eqd2_gy", "float", "Equivalent dose in 2-Gy fractions (nBED), Gy."),
+        C("note", "str", "Why a dose could not be computed, or what a total includes."),
+    ),
+)
+
+CUMULATIVE_INCIDENCE: Final = Table(
+    "cumulative_incidence",
+    (
+        C("endpoint", "str", "local_control (local failure, death the competing event).", True),
+        C("criteria", "str", "Criteria id.", True),
+        C("time_months", "float", "Time, months (30.4375 days).", True),
+        C("n", "int", "Lesions in the analysis."),
+        C("estimate", "float", "Cumulative incidence of local failure (Aalen-Johansen)."),
+        C("ci_low", "float", "Lower limit of the interval."),
+        C("ci_high", "float", "Upper limit of the interval."),
+        C("note", "str", "E.g. 'beyond the longest follow-up'."),
+    ),
+)
+
+CHARACTERISTICS: Final = Table(
+    "characteristics",
+    (
+        C("characteristic", "str", "Patient or lesion characteristic (a paper's Table 1 row).", True),
+        C("level", "str", "Category of a categorical characteristic; blank for a numeric one."),
+        C("n", "int", "Patients with the category (categorical) or with a value (numeric)."),
+        C("percent", "float", "n as a percentage of the patients with a value."),
+        C("median", "float", "Median of a numeric characteristic."),
+        C("q1", "float", "First quartile."),
+        C("q3", "float", "Third quartile."),
+        C("missing", "int", "Patients without a value."),
+        C("summary", "str", "As printed in a paper: 'median (IQR)' or 'n (%)'."),
+    ),
+)
+
+#: One row per patient: the analysis data set of the patient-level models (covariates, times, classes).
+PATIENT_COVARIATES: Final = Table(
+    "patient_covariates",
+    (
+        C("patient_id", "str", "Patient identifier.", True),
+        C("n_brain_lesions", "int", "CNS lesions present at the patient's baseline scan (lesion table)."),
+        C("total_brain_volume_cm3", "float", "Total CNS lesion volume (GTV) at baseline, cm³."),
+        C("largest_lesion_cm3", "float", "Volume of the largest CNS lesion at baseline, cm³."),
+        C("sex_male", "bool", "sex is male."),
+        C("age_ge_60", "bool", "age_years ≥ the preset cut-point (60)."),
+        C("kps_lt_70", "bool", "kps < the preset cut-point (70)."),
+        C("extracranial_metastases", "bool", "Extracranial metastases present."),
+        C("multiple_brain_metastases", "bool", "More than one CNS lesion at baseline."),
+        C("lung_primary", "bool", "primary_site is one of the preset's lung sites."),
+        C("gtv_ge_10cm3", "bool", "Total CNS volume ≥ the preset cut-point (10 cm³)."),
+        C("os_months", "float", "Time from treatment_start to death or last follow-up, months (30.4375 days)."),
+        C("os_event", "bool", "Death from any cause (overall survival event)."),
+        C("css_event", "bool", "Death counted as cancer death (cancer-specific survival event)."),
+        C("rpa_class", "str", "RPA class (Gaspar 1997)."),
+        C("gpa_class", "str", "GPA group of the preset grouping (Sperduto 2008)."),
+        C("sir_class", "str", "SIR group of the preset grouping (Weltman 2000)."),
+        C("bsbm_class", "str", "BS-BM score group (Lorenzoni 2004)."),
+        C("ggs_class", "str", "GGS score group (Golden 2008)."),
+    ),
+)

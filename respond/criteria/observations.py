@@ -21,12 +21,12 @@ def exact_mm(value: float) -> Fraction | None:
     """A diameter in mm as an exact fraction (None for NaN/blank)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return _exact(round(float(value), DIAMETER_DECIMALS))
+    return _exact(value)
 
 
 @functools.lru_cache(maxsize=65536)
 def _exact(value: float) -> Fraction:  # sizes repeat across lesions and thresholds: convert each once
-    return Fraction(repr(value))
+    return Fraction(repr(round(float(value), DIAMETER_DECIMALS)))
 
 
 def mm_text(value: Fraction | None) -> str:
@@ -67,24 +67,22 @@ class Observation:
 
     @classmethod
     def from_row(cls, row: dict, *, is_node: bool) -> "Observation":
-        ld, sa = exact_mm(row["longest_diameter_mm"]), exact_mm(row.get("short_axis_mm"))
-        state = row.get("status")
-        merged = _text(row.get("merged_into"))
-        extra = {"slice_thickness_mm": _float(row.get("slice_thickness_mm")),
-                 "previously_treated": bool(row.get("previously_treated") is True)}
+        get = row.get
+        ld, sa = exact_mm(row["longest_diameter_mm"]), exact_mm(get("short_axis_mm"))
+        merged = _text(get("merged_into"))
+        thickness, treated = _float(get("slice_thickness_mm")), get("previously_treated") is True
+        n_slices = get("n_slices", math.nan)
         if merged:
-            return cls(state="merged", ld=ld, sa=sa, n_slices=row.get("n_slices", math.nan), equivocal=False,
-                       merged_into=merged, **extra)
-        if not state:
-            size = sa if (is_node and sa is not None) else ld
-            if size is None:
-                state = "not_evaluated"
-            elif size == 0:
-                state = "absent"
-            else:
-                state = "present"
-        return cls(state=state, ld=ld, sa=sa, n_slices=row.get("n_slices", math.nan),
-                   equivocal=bool(row.get("equivocal")), **extra)
+            return cls("merged", ld, sa, n_slices, False, merged, thickness, treated)
+        state = get("status") or _state_of_size(sa if (is_node and sa is not None) else ld)
+        return cls(state, ld, sa, n_slices, bool(get("equivocal")), None, thickness, treated)
+
+
+def _state_of_size(size: Fraction | None) -> str:
+    """State of a lesion without a reader status: blank → not evaluated, 0 → absent, otherwise present."""
+    if size is None:
+        return "not_evaluated"
+    return "absent" if size == 0 else "present"
 
 
 def _text(value) -> str | None:
@@ -95,6 +93,8 @@ def _text(value) -> str | None:
 
 
 def _float(value) -> float:
+    if value is None:
+        return math.nan
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -38,7 +38,8 @@ from respond.criteria.best import TimepointCall
 from respond.criteria.clinical import apply_clinical_rules, clinical_at
 from respond.criteria.observations import Observation, exact_mm, is_present, mm_text, sum_value
 from respond.criteria.targets import RoleDecision
-from respond.criteria.timepoint import Nadir, combine_overall, non_target_response, pct_change, target_response
+from respond.criteria.timepoint import (Nadir, combine_overall, non_target_response, pct_change_value,
+                                         target_response)
 
 if TYPE_CHECKING:  # pragma: no cover
     from respond.criteria.patient import PatientAssessment, Series
@@ -77,7 +78,7 @@ class _Call:
     flags: list[str]
 
 
-def _round(value: Fraction | None) -> float | None:
+def _round(value: Fraction | float | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
@@ -126,8 +127,8 @@ def assess_timepoints(
             call = _call_visit(state=state, first_seen=first_seen, withdrawn=effects, **kwargs)
         state.first_seen = first_seen
         _advance(state, call, visit, series, targets, vi)
-        from_baseline = pct_change(call.total, baseline_total) if call.total is not None else None
-        from_nadir = pct_change(call.total, call.nadir.total) if call.total is not None and call.nadir else None
+        from_baseline = pct_change_value(call.total, baseline_total) if call.total is not None else None
+        from_nadir = pct_change_value(call.total, call.nadir.total) if call.total is not None and call.nadir else None
         result.timepoints.append({
             "patient_id": patient_id, "criteria": criteria.id, "date": visit.date, "visit": visit.label,
             "days_from_baseline": (visit.date - series.baseline).days,
@@ -248,7 +249,7 @@ def _target_value(series: "Series", d: RoleDecision, vi: int, target_ids: set[st
 
 
 def _pct_text(total: Fraction | None, reference: Fraction) -> str:
-    change = pct_change(total, reference) if total is not None else None
+    change = pct_change_value(total, reference) if total is not None else None
     return "n/a" if change is None else f"{float(change):+.1f}%"
 
 

@@ -65,13 +65,51 @@ def pct_change(value: Fraction, reference: Fraction) -> Fraction | None:
     return (value - reference) * 100 / reference
 
 
-def _pct(p: Fraction | None) -> str:
+def pct_change_value(value: Fraction, reference: Fraction) -> float | None:
+    """``float(pct_change(value, reference))``, from integers: one correctly rounded division.
+
+    For the tables and the trace (the exact value is :func:`pct_change`). Python's integer true
+    division is correctly rounded, as is ``float()`` of a fraction, so the two agree to the bit.
+    """
+    if reference == 0:
+        return None
+    change = (value.numerator * reference.denominator - reference.numerator * value.denominator) * 100
+    return change / (value.denominator * reference.numerator)
+
+
+def _pct(p: Fraction | float | None) -> str:
     return "n/a" if p is None else f"{float(p):+.1f}%"
 
 
-def progression_by_size(
-    values: dict[str, Fraction], nadir: Nadir, criteria: Criteria
-) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class SizeProgression:
+    """The PD-by-size check of one scan against the nadir; its trace text is built only when used."""
+
+    met: bool
+    total: Fraction
+    increase: Fraction
+    nadir: Nadir
+    #: RANO-BM (per-lesion absolute rule): the lesion grown most since the nadir scan and by how much (mm).
+    largest: tuple[str, Fraction] | None
+
+    def text(self, criteria: Criteria) -> str:
+        r, nadir = criteria.response, self.nadir
+        if r.progression_absolute_applies_to == "sum":
+            absolute_text = f"sum {signed_mm_text(self.increase)} mm (needs ≥ +{r.progression_absolute_mm:g} mm)"
+        else:
+            lid, change = self.largest if self.largest else (None, None)
+            absolute_text = (
+                f"largest single-lesion change {signed_mm_text(change) if lid else '0'} mm"
+                f"{f' (lesion {lid})' if lid else ''} since the nadir scan {nadir.date} "
+                f"(needs ≥ {r.progression_absolute_mm:g} mm in one lesion)"
+            )
+        rel_text = (f"sum {mm_text(self.total)} mm vs nadir {mm_text(nadir.total)} mm "
+                    f"({_pct(pct_change_value(self.total, nadir.total))}, "
+                    f"needs ≥ +{r.progression_increase_pct:g}%)")
+        return f"{rel_text}; {absolute_text}"
+
+
+def progression_by_size(values: dict[str, Fraction], nadir: Nadir, criteria: Criteria) -> SizeProgression:
     """Whether the (possibly partial) target sizes meet the PD rule against the nadir.
 
     ``values`` holds the evaluated targets only; missing targets could only
@@ -80,23 +118,18 @@ def progression_by_size(
     r = criteria.response
     total = sum(values.values(), Fraction(0))
     increase = total - nadir.total
-    relative_ok = increase * 100 >= _frac(r.progression_increase_pct) * nadir.total and increase > 0
+    relative_ok = increase > 0 and increase * 100 >= _frac(r.progression_increase_pct) * nadir.total
     absolute = _frac(r.progression_absolute_mm)
+    largest = None
     if r.progression_absolute_applies_to == "sum":
         absolute_ok = increase >= absolute
-        absolute_text = f"sum {signed_mm_text(increase)} mm (needs ≥ +{r.progression_absolute_mm:g} mm)"
     else:
         grown = {lid: v - nadir.values[lid] for lid, v in values.items() if lid in nadir.values}
-        best_lid = max(grown, key=lambda k: (grown[k], k)) if grown else None
-        absolute_ok = best_lid is not None and grown[best_lid] >= absolute
-        absolute_text = (
-            f"largest single-lesion change {signed_mm_text(grown[best_lid]) if best_lid else '0'} mm"
-            f"{f' (lesion {best_lid})' if best_lid else ''} since the nadir scan {nadir.date} "
-            f"(needs ≥ {r.progression_absolute_mm:g} mm in one lesion)"
-        )
-    rel_text = (f"sum {mm_text(total)} mm vs nadir {mm_text(nadir.total)} mm "
-                f"({_pct(pct_change(total, nadir.total))}, needs ≥ +{r.progression_increase_pct:g}%)")
-    return relative_ok and absolute_ok, f"{rel_text}; {absolute_text}"
+        if grown:
+            best_lid = max(grown, key=lambda k: (grown[k], k))
+            largest = (best_lid, grown[best_lid])
+        absolute_ok = largest is not None and largest[1] >= absolute
+    return SizeProgression(relative_ok and absolute_ok, total, increase, nadir, largest)
 
 
 def target_response(
@@ -112,13 +145,13 @@ def target_response(
     evaluated = {lid: v for lid, v in values.items() if v is not None}
     missing = sorted(lid for lid, v in values.items() if v is None)
     total = sum(evaluated.values(), Fraction(0)) if not missing else None
-    pd_met, pd_text = progression_by_size(evaluated, nadir, criteria)
+    by_size = progression_by_size(evaluated, nadir, criteria)
     if progression_flags:
         return TargetOutcome("PD", total, nadir,
                              [f"target(s) {', '.join(progression_flags)} unequivocal progression: PD"])
-    if pd_met:
+    if by_size.met:
         prefix = f"targets {', '.join(missing)} not evaluated, but the others alone: " if missing else ""
-        return TargetOutcome("PD", total, nadir, [f"{prefix}{pd_text}: PD"])
+        return TargetOutcome("PD", total, nadir, [f"{prefix}{by_size.text(criteria)}: PD"])
     if missing:
         return TargetOutcome("NE", None, nadir, [f"target(s) {', '.join(missing)} not evaluated: NE"])
     node_limit = _frac(criteria.measurability.node_normal_below_short_axis_mm)
@@ -128,12 +161,13 @@ def target_response(
         if node_ids:
             text += f" (nodal targets < {criteria.measurability.node_normal_below_short_axis_mm:g} mm short axis)"
         return TargetOutcome("CR", total, nadir, [f"{text}: CR"])
-    change = pct_change(total, baseline_total)
     pr = _frac(criteria.response.partial_response_decrease_pct)
-    base_text = f"sum {mm_text(total)} mm vs baseline {mm_text(baseline_total)} mm ({_pct(change)})"
-    if change is not None and -change >= pr:
+    base_text = (f"sum {mm_text(total)} mm vs baseline {mm_text(baseline_total)} mm "
+                 f"({_pct(pct_change_value(total, baseline_total))})")
+    # −change ≥ pr, exactly: (baseline − total) × 100 / baseline ≥ pr with baseline > 0
+    if baseline_total > 0 and (baseline_total - total) * 100 >= pr * baseline_total:
         return TargetOutcome("PR", total, nadir, [f"{base_text}, ≥ {pr}% decrease: PR"])
-    return TargetOutcome("SD", total, nadir, [f"{base_text}; {pd_text}: neither PR nor PD: SD"])
+    return TargetOutcome("SD", total, nadir, [f"{base_text}; {by_size.text(criteria)}: neither PR nor PD: SD"])
 
 
 def non_target_response(presence: dict[str, bool | None], progression_flags: list[str]) -> tuple[str | None, str]:

@@ -468,3 +468,23 @@ def read_patients_table(source: TableSource) -> ReadResult:
     _check_duplicates(frame, ["patient_id"], parser)
     return _finish(frame, parser, name)
 
+
+
+# --- entry points for the other table readers (respond.io.clinical_tables) ---------------------------
+
+def open_table(source: TableSource, table: Table) -> tuple[pd.DataFrame, _RowParser, str]:
+    """Load ``source`` as text cells, check ``table``'s required columns and patient ids.
+
+    Returns the frame (with ``_row``), a row parser recording per-patient
+    problems, and the source name; finish with :func:`close_table`.
+    """
+    frame, name, _ = _load(source, table)
+    _require_columns(frame, table, name)
+    frame["patient_id"] = _patient_ids(frame, name)
+    return frame, _RowParser(name), name
+
+
+def close_table(frame: pd.DataFrame, parser: _RowParser, name: str, keys: list[str]) -> ReadResult:
+    """Check duplicate rows on ``keys`` and drop the patients with problems (see :class:`ReadResult`)."""
+    _check_duplicates(frame, keys, parser)
+    return _finish(frame, parser, name)

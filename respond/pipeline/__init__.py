@@ -173,6 +173,7 @@ def assess(
     adjudications: TableSource | None = None,
     criteria: Iterable | str | None = None,
     config: Iterable | str | None = None,
+    treatments: TableSource | None = None,
     lesions: str = "components",
     transform: str = "rigid",
     organ: str | None = None,
@@ -199,6 +200,8 @@ def assess(
     ``dask.distributed.Client``; a local cluster when None). ``timeout_s``:
     per-patient limit. With ``out``, every table, ``run.json`` and (unless
     ``report=False``) ``report.html`` / ``responses.xlsx`` are written there.
+    ``treatments`` (or clinical columns in ``patients``): the study-outcome
+    tables are written too (:mod:`respond.pipeline.outcomes`).
     """
     from respond.config import resolve_criteria
     from respond.pipeline.evaluate import evaluate
@@ -261,6 +264,9 @@ def assess(
                                 started, finished, hashes)
     if out_dir is not None:
         result.write(out_dir)
+        from respond.pipeline.outcomes import outcomes_after_run
+
+        outcomes_after_run(out_dir, result, patients=patients, treatments=treatments)
         if report and len(result.tables["best_response"]):
             from respond.report import write_report
 

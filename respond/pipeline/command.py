@@ -21,6 +21,9 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
               help="Patients table: patient_id, treatment_start[, last_followup, death_date].")
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table for lesion local control (patient_id, lesion_id, date, finding).")
+@click.option("--treatments", type=click.Path(dir_okay=False, path_type=Path),
+              help="Treatments table (patient_id, lesion_id, date, total_dose_gy, fractions, technique, ...): "
+                   "with it, or with clinical columns in --patients, the study-outcome tables are written too.")
 @click.option("--criteria", "criteria", multiple=True, metavar="ID",
               help="Preset to apply (recist1.1, rano-bm); repeat for several. Default: both.")
 @click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -51,7 +54,7 @@ from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
               help="Write report.html and responses.xlsx.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on a terminal, off in CI and logs).")
-def assess_command(manifest: Path, out: Path, clinical, patients, adjudications, criteria, configs, lesions,
+def assess_command(manifest: Path, out: Path, clinical, patients, adjudications, treatments, criteria, configs, lesions,
                    transform, organ, workers, executor, scheduler, timeout_s, resume, retry_failed, allow_outside,
                    allow_resample_mask, allow_implausible, allow_uneven_slices, make_report, progress) -> None:
     """Assess a cohort: MANIFEST lists one scan per row (patient_id, date, mask[, image, organ,
@@ -69,8 +72,8 @@ def assess_command(manifest: Path, out: Path, clinical, patients, adjudications,
         raise click.UsageError("--retry-failed goes with --resume")
     try:
         result = assess(manifest, out=out, clinical=clinical, patients=patients, adjudications=adjudications,
-                        criteria=list(criteria) or None, config=list(configs) or None, lesions=lesions,
-                        transform=transform, organ=organ, workers=workers, executor=executor,
+                        treatments=treatments, criteria=list(criteria) or None, config=list(configs) or None,
+                        lesions=lesions, transform=transform, organ=organ, workers=workers, executor=executor,
                         scheduler=scheduler, timeout_s=timeout_s, resume=resume, retry_failed=retry_failed,
                         allow_outside=allow_outside, allow_resample_mask=allow_resample_mask,
                         allow_implausible=allow_implausible, allow_uneven_slices=allow_uneven_slices,

@@ -19,7 +19,10 @@ from respond.report.plots import load_tables
 
 #: Every table the report may use.
 REPORT_TABLES: Final = ("timepoints", "best_response", "targets", "lesions", "events", "summary", "agreement",
-                        "failures", "warnings", "matches", "registrations", "scans", "patients")
+                        "failures", "warnings", "matches", "registrations", "scans", "patients",
+                        # study outcomes (respond.outcomes), when the run has them
+                        "characteristics", "patient_covariates", "indices", "outcomes", "cox", "doses",
+                        "cumulative_incidence")
 
 
 @dataclass

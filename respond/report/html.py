@@ -445,6 +445,12 @@ def _failures_section(data: ReportData, figures: Path | None) -> str:
             + _table(failures, ["patient_id", "stage", "error_code", "message"], classes={"message": "reason"}))
 
 
+def _outcomes_section(tables: dict[str, pd.DataFrame], figures: Path | None) -> str:
+    from respond.report.outcomes import outcomes_section  # it builds on this module's helpers
+
+    return outcomes_section(tables, figures)
+
+
 #: The sections of the report, in page order; the navigation lists those that render. A stage adds its
 #: section here as one entry, e.g. the study outcomes after the figures:
 #: ``Section("outcomes", "Outcomes", outcomes_section)`` with ``outcomes_section(data, figures) -> str``
@@ -452,6 +458,7 @@ def _failures_section(data: ReportData, figures: Path | None) -> str:
 SECTIONS: list[Section] = [
     Section("summary", "Summary", lambda data, figures: _summary_section(data.tables)),
     Section("figures", "Figures", _figures_section),
+    Section("outcomes", "Outcomes", lambda data, figures: _outcomes_section(data.tables, figures)),
     Section("patients", "Patients", _patients_section),
     Section("failures", "Not assessed", _failures_section),
     Section("provenance", "Provenance", lambda data, figures: provenance_section(data.run_info, data.tables)),

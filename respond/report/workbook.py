@@ -21,7 +21,9 @@ from respond.report.precision import round_value
 
 #: Tables written to the spreadsheet, in sheet order.
 SHEETS: Final = ("best_response", "timepoints", "targets", "lesions", "events", "summary", "agreement",
-                 "matches", "registrations", "failures", "warnings")
+                 "matches", "registrations", "failures", "warnings",
+                 # study outcomes (respond.outcomes), when the run has them
+                 "characteristics", "indices", "outcomes", "cox", "doses", "cumulative_incidence")
 #: First characters that make a spreadsheet evaluate a cell (OWASP CSV-injection guidance).
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 

@@ -12,7 +12,11 @@ files:
 - ``mixed``: one lesion shrinks, another disappears.
 
 :func:`write_cohort` writes the NIfTI images and masks, ``manifest.csv``
-(with steroid dose and clinical status columns) and ``patients.csv``.
+(with steroid dose and clinical status columns), ``patients.csv`` (dates and
+the clinical columns of the study outcomes: age, sex, KPS, primary site and
+control, extracranial metastases, systemic status, cause of death) and
+``treatments.csv`` (one radiotherapy course per patient, applied to all its
+lesions: SRS, HFSRT, WBRT + SRS boost, or a Cs-131 permanent implant).
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ class CohortFiles:
     manifest: Path
     patients: Path
     courses: dict[str, str]
+    treatments: Path | None = None
 
 
 def _positions(rng: np.random.Generator, radii: list[float]) -> list[tuple[float, float, float]]:
@@ -108,12 +113,45 @@ def _clinical(course: str, n_scans: int) -> list[tuple[float, str]]:
     return [(0.0, "stable")] * n_scans
 
 
+#: Radiotherapy courses of the demo, cycled through by patient (blank lesion_id: all lesions).
+_TREATMENTS = (
+    ({"total_dose_gy": 20.0, "fractions": 1, "technique": "srs"},),
+    ({"total_dose_gy": 27.0, "fractions": 3, "technique": "hfsrt"},),
+    ({"total_dose_gy": 80.0, "fractions": 1, "technique": "brachytherapy", "isotope_half_life_days": 9.7,
+      "repair_half_time_h": 1.5},),
+    ({"total_dose_gy": 30.0, "fractions": 10, "technique": "wbrt"},
+     {"total_dose_gy": 18.0, "fractions": 1, "technique": "srs"}),
+    ({"total_dose_gy": 24.0, "fractions": 1, "technique": "srs"},),
+)
+_SITES = ("lung", "breast", "melanoma", "lung", "kidney", "lung", "colorectal")
+
+
+def _clinical_columns(index: int, course: str, died: bool) -> dict:
+    """Age, sex, KPS, primary, extracranial disease and cause of death of demo patient ``index`` (seeded)."""
+    rng = np.random.default_rng(7919 + index)
+    poor = course in ("local", "distant")
+    return {"age_years": int(rng.integers(42, 80)), "sex": ("female", "male")[index % 2],
+            "kps": int(rng.choice((60, 70)) if poor else rng.choice((80, 90, 100))),
+            "primary_site": _SITES[index % len(_SITES)], "primary_controlled": "no" if poor else "yes",
+            "extracranial_metastases": "yes" if poor or index % 3 == 0 else "no",
+            "systemic_status": "pd" if poor else ("sd", "pr", "cr", "ned")[index % 4],
+            "cause_of_death": "cancer" if died else ""}
+
+
+def _treatment_rows(index: int, pid: str, start: dt.date) -> list[dict]:
+    rows = []
+    for k, course in enumerate(_TREATMENTS[index % len(_TREATMENTS)]):
+        rows.append({"patient_id": pid, "lesion_id": "", "date": (start + dt.timedelta(days=7 * k)).isoformat(),
+                     "alpha_beta_gy": "", "isotope_half_life_days": "", "repair_half_time_h": "", **course})
+    return rows
+
+
 def write_cohort(folder: str | Path, n_patients: int, *, spacing_mm: float | tuple[float, float, float] = 3.0,
                  images: bool = True, seed: int = 0, prefix: str = "BM") -> CohortFiles:
     """Write ``n_patients`` synthetic patients (images, masks, manifest.csv, patients.csv) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest_rows, patient_rows, courses = [], [], {}
+    manifest_rows, patient_rows, treatment_rows, courses = [], [], [], {}
     for i in range(n_patients):
         pid = f"{prefix}-{i + 1:03d}"
         start = dt.date(2024, 1, 8) + dt.timedelta(days=7 * i)
@@ -133,13 +171,21 @@ def write_cohort(folder: str | Path, n_patients: int, *, spacing_mm: float | tup
         scans["steroid_dose_mg"], scans["clinical_status"] = dose, status
         manifest_rows.append(scans)
         last = dt.date.fromisoformat(scans["date"].iloc[-1])
-        death = (last + dt.timedelta(days=45)).isoformat() if course == "local" and i % 2 else ""
-        patient_rows.append({"patient_id": pid, "treatment_start": (start + dt.timedelta(days=3)).isoformat(),
-                             "last_followup": (last + dt.timedelta(days=30)).isoformat(), "death_date": death})
+        # patients who progress die 45 days after their last scan (after the progression: iPFS unchanged)
+        death = (last + dt.timedelta(days=45)).isoformat() if course in ("local", "distant") else ""
+        treated = start + dt.timedelta(days=3)
+        patient_rows.append({"patient_id": pid, "treatment_start": treated.isoformat(),
+                             "last_followup": (last + dt.timedelta(days=30)).isoformat(), "death_date": death,
+                             **_clinical_columns(i, course, bool(death))})
+        treatment_rows += _treatment_rows(i, pid, treated)
     manifest = pd.concat(manifest_rows, ignore_index=True)
     manifest_path = folder / "manifest.csv"
     manifest.to_csv(manifest_path, index=False)
     patients_path = folder / "patients.csv"
     pd.DataFrame(patient_rows).to_csv(patients_path, index=False)
-    return CohortFiles(manifest_path, patients_path, courses)
+    treatments_path = folder / "treatments.csv"
+    columns = ["patient_id", "lesion_id", "date", "total_dose_gy", "fractions", "technique", "alpha_beta_gy",
+               "isotope_half_life_days", "repair_half_time_h"]
+    pd.DataFrame(treatment_rows, columns=columns).to_csv(treatments_path, index=False)
+    return CohortFiles(manifest_path, patients_path, courses, treatments_path)
 
