@@ -22,8 +22,6 @@ KNOWN_LONG = {
     "io/lesion_table.py:read_lesion_table",
     "io/sdtm.py:read_sdtm",
     "io/sdtm.py:build_sdtm",
-    "lesions/series.py:track",  # issue 11, tracking
-    "lesions/tracking.py:update",  # Tracker.update (issue 11, tracking)
     "measure/__init__.py:measure_mask",  # measure_scan (issue 11, measure)
     "registration/rigid.py:register_to_baseline",
     "report/plots.py:swimmer",

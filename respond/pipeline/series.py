@@ -298,6 +298,7 @@ def _no_registration(index: int, lesions: str, scan: ScanMeasurement) -> tuple[s
 # --------------------------------------------------------------------------- public
 
 
+# long: the public API's docstring documents every option; the body itself is about 25 lines
 def track(
     manifest: ManifestSource | Manifest,
     *,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from respond.report.plots import CRITERIA_COLOURS, plt
+from respond.report.plots import CRITERIA_COLOURS
 
 #: Readable names of the endpoints, index classes and covariates.
 LABELS: Final = {
@@ -37,7 +37,8 @@ def _truth(value) -> bool:
 def _axes(ax, size: tuple[float, float]):
     if ax is not None:
         return ax.figure, ax
-    fig, ax = plt.subplots(figsize=size)
+    fig = Figure(figsize=size)  # no pyplot: no backend is chosen or switched
+    ax = fig.subplots()
     return fig, ax
 
 

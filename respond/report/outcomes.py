@@ -13,7 +13,7 @@ from typing import Any, Final
 import pandas as pd
 
 from respond.report import outcome_plots
-from respond.report.html import _stem, _table, figure_html
+from respond.report.fragments import _stem, _table, figure_html
 from respond.report.plots import load_tables
 from respond.tables import CHARACTERISTICS, COX, CUMULATIVE_INCIDENCE, DOSES, OUTCOMES, PATIENT_COVARIATES
 

@@ -146,8 +146,8 @@ def _treatment_rows(index: int, pid: str, start: dt.date) -> list[dict]:
     return rows
 
 
-def write_cohort(folder: str | Path, n_patients: int, *, spacing_mm: float = 3.0, images: bool = True,
-                 seed: int = 0, prefix: str = "BM") -> CohortFiles:
+def write_cohort(folder: str | Path, n_patients: int, *, spacing_mm: float | tuple[float, float, float] = 3.0,
+                 images: bool = True, seed: int = 0, prefix: str = "BM") -> CohortFiles:
     """Write ``n_patients`` synthetic patients (images, masks, manifest.csv, patients.csv) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
