@@ -25,6 +25,7 @@ from typing import Any, Callable, Final
 import pandas as pd
 
 from respond import __version__
+from respond.io.paths import prepare_output_dir
 from respond.io.writers import atomic_write
 from respond.report import audit, plots
 from respond.report.data import ReportData, collect
@@ -432,6 +433,7 @@ def write_report(result: Any, out: str | Path | None = None, *, title: str | Non
     if target.suffix.lower() != ".html":
         target = target / "report.html"
     folder = Path(result) if isinstance(result, (str, Path)) else target.parent
+    prepare_output_dir(target.parent, what="report folder")  # one level, before figures/ is written into it
     data = collect(result, folder=folder)
     page = build_report(data, title=title or "respond — response assessment", figures=folder / "figures")
     atomic_write(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
