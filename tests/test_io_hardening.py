@@ -158,3 +158,22 @@ def test_huge_whole_number_float_label_is_refused_not_overflowed(tmp_path):
     data[2:4, 2:5, 1:4] = 70000.0
     labels = sitk.GetArrayFromImage(read_mask(write(tmp_path / "l.nii", nifti_bytes(data)), allow_float_mask=True))
     assert set(np.unique(labels)) == {0, 70000}
+
+
+def test_valid_slope_with_nan_intercept_is_a_header_error_not_a_traceback(tmp_path):
+    """nibabel refuses a scaling with a finite scl_slope and a NaN scl_inter (HeaderDataError): respond reports
+    it as a header problem of that file (found by the header fuzz suite)."""
+    data = np.zeros((8, 8, 4), np.float32)
+    data[2:5, 2:5, 1:3] = 1
+    image = nib.Nifti1Image(data, np.diag([1.0, 1.0, 2.0, 1.0]))
+    image.header.set_qform(image.affine, code=1)
+    image.header.set_sform(image.affine, code=1)
+    path = tmp_path / "mask.nii"
+    nib.save(image, path)
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<f", raw, 112, 1.0)           # scl_slope
+    struct.pack_into("<f", raw, 116, float("nan"))  # scl_inter
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ImageFileError, match="scl_inter") as caught:
+        read_mask(path, allow_float_mask=True)
+    assert caught.value.code == "image.header"

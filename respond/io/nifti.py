@@ -324,12 +324,16 @@ def nonfinite_voxel_count(path: Path) -> int:
     check on the image ITK returns would never see them.
     """
     import nibabel as nib
+    from nibabel.spatialimages import HeaderDataError
 
-    image = nib.load(str(path))
-    if not np.issubdtype(image.get_data_dtype(), np.floating):
-        return 0
     try:
+        image = nib.load(str(path))
+        if not np.issubdtype(image.get_data_dtype(), np.floating):
+            return 0
         raw = np.asanyarray(image.dataobj.get_unscaled())
+    except HeaderDataError as exc:  # e.g. a valid scl_slope with a NaN scl_inter: the scaling is undefined
+        raise ImageFileError(f"invalid NIfTI header: {exc}; rewrite the header's scaling (scl_slope, scl_inter)",
+                             code="image.header", file=str(path)) from exc
     except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise ImageFileError(f"cannot read the voxels: {exc}", code="image.truncated", file=str(path)) from exc
     return int(raw.size - np.count_nonzero(np.isfinite(raw)))
