@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from respond.errors import format_values
+
 #: Region that covers every other.
 WHOLE_BODY = "whole_body"
 
@@ -156,7 +158,7 @@ def _baseline_index(visits: list[Visit], treatment_start: dt.date | None, max_ga
     start = before[-1]
     baseline = visits[start]
     if start > 0:
-        earlier = ", ".join(str(v.first) for v in visits[:start])
+        earlier = format_values(str(v.first) for v in visits[:start])
         warnings.append(("scan_before_baseline",
                          f"scan(s) {earlier} before the baseline {baseline.first} (the last scan on or before "
                          f"the treatment start {treatment_start}) are not used"))

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from respond.config import normalise_organ
-from respond.errors import InputTableError, RespondError
+from respond.errors import InputTableError, RespondError, format_values
 from respond.io.paths import check_input_file
 from respond.tables import as_date  # noqa: F401 - re-exported: one date coercion for every reader
 from respond.tables import (
@@ -395,7 +395,7 @@ def check_duplicates(frame: pd.DataFrame, keys: list[str], parser: RowParser) ->
     valid = frame.dropna(subset=keys)
     dup = valid[valid.duplicated(subset=keys, keep=False)]
     for _, group in dup.groupby(keys, sort=False):
-        rows = ", ".join(str(r) for r in group["_row"])
+        rows = format_values(group["_row"])
         first = group.iloc[0]
         what = ", ".join(f"{k}={first[k]}" for k in keys)
         parser.fail(
@@ -624,7 +624,7 @@ def _check_lesion_consistency(frame: pd.DataFrame, parser: RowParser) -> None:
     organs = frame.groupby(["patient_id", "lesion_id"])["organ"].nunique()
     for (pid, lesion), n in organs[organs > 1].items():
         rows = frame[(frame["patient_id"] == pid) & (frame["lesion_id"] == lesion)]
-        found = ", ".join(sorted(set(rows["organ"])))
+        found = format_values(sorted(set(rows["organ"])))
         parser.fail(pid, rows["_row"].iloc[0], "organ", found,
                     f"lesion {lesion} has different organs across dates ({found}); one lesion has one organ",
                     "table.organ_changes")

@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import numpy as np
 from scipy import ndimage
 
-from respond.errors import MaskValueError
+from respond.errors import MaskValueError, format_values
 
 LesionMode = Literal["components", "labels"]
 
@@ -229,10 +229,8 @@ def _components(inside: np.ndarray, box: tuple[slice, ...], structure: np.ndarra
 def _refuse_multilabel(labels: np.ndarray, file: str | None) -> None:
     """Components mode: a mask whose foreground holds several values is refused, listing them."""
     values = np.unique(labels[labels != 0])
-    shown = ", ".join(str(v) for v in values[:10])
     raise MaskValueError(
-        f"components mode expects a binary mask, but the mask holds labels {shown}"
-        + (" …" if len(values) > 10 else "")
+        f"components mode expects a binary mask, but the mask holds labels {format_values(values.tolist())}"
         + "; use lesions='labels' (--lesions labels) or choose one label (--label N)",
         code="mask.multilabel",
         file=file,

@@ -36,7 +36,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from respond.errors import InputTableError, MaskValueError
+from respond.errors import InputTableError, MaskValueError, format_values
 from respond.measure.scan import ScanMeasurement
 from respond.registration import RegistrationResult, warp_labels
 from respond.tracking.manifest import Link
@@ -186,7 +186,7 @@ def check_link_labels(links: list[Link], date: dt.date, scan: ScanMeasurement) -
     labels = [inst.lesion_id for inst in scan.instances]
     for link in links:
         if link.date == date and link.source_label not in labels:
-            found = ", ".join(labels) or "none"
+            found = format_values(labels) or "none"
             raise link_error(link, f"the mask of {date} has no component {link.source_label} (found: {found})")
 
 
