@@ -337,6 +337,16 @@ def _distance_map(mask: sitk.Image) -> sitk.Image:
 # --------------------------------------------------------------------------- registration
 
 
+def _samples(settings: RegistrationSettings, initial: sitk.Transform, finest: bool) -> int:
+    """Metric samples of one level: more for an affine transform (12 parameters; see the settings' docstring)."""
+    samples = settings.samples_per_level
+    if isinstance(initial, sitk.AffineTransform):
+        samples = max(samples, settings.affine_samples_per_level)
+    if finest and settings.finest_samples:
+        samples = settings.finest_samples
+    return samples
+
+
 def _run_levels(fixed_levels: list[sitk.Image], moving_levels: list[sitk.Image], initial: sitk.Transform,
                 metric: str, settings: RegistrationSettings, *, keep_better: bool = False,
                 ) -> tuple[sitk.Transform, float, float, int, str]:
@@ -360,11 +370,7 @@ def _run_levels(fixed_levels: list[sitk.Image], moving_levels: list[sitk.Image],
             reg.SetMetricAsMeanSquares()
         finest = n == len(fixed_levels) - 1
         voxels = int(np.prod(fixed.GetSize()))
-        samples = settings.samples_per_level
-        if isinstance(initial, sitk.AffineTransform):  # 12 parameters: more samples (see the settings' docstring)
-            samples = max(samples, settings.affine_samples_per_level)
-        if finest and settings.finest_samples:
-            samples = settings.finest_samples
+        samples = _samples(settings, initial, finest)
         if settings.metric_mask == "foreground" and metric == "mattes_mi":
             foreground = _foreground(fixed)
             reg.SetMetricFixedMask(foreground)
