@@ -19,6 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from respond.errors import MaskValueError, format_values
+from respond.io.geometry import nonzero_box
 
 LesionMode = Literal["components", "labels"]
 
@@ -129,19 +130,6 @@ def segment_instances(seg, *, label: int | None = None) -> list[LesionInstance]:
     ]
 
 
-def nonzero_box(array: np.ndarray) -> tuple[slice, ...] | None:
-    """Bounding box (slices) of the non-zero voxels of a 3D array, or None when there are none.
-
-    Reduces axis by axis (``any`` over the other axes) so that no full-size
-    temporary array is allocated.
-    """
-    k = np.flatnonzero(array.reshape(array.shape[0], -1).any(axis=1))
-    if len(k) == 0:
-        return None
-    slab = array[k[0] : k[-1] + 1].any(axis=0)
-    j = np.flatnonzero(slab.any(axis=1))
-    i = np.flatnonzero(slab.any(axis=0))
-    return (slice(int(k[0]), int(k[-1]) + 1), slice(int(j[0]), int(j[-1]) + 1), slice(int(i[0]), int(i[-1]) + 1))
 
 
 #: Edge (voxels) of the blocks by which a mask is split into independent regions before labelling.

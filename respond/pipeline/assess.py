@@ -28,7 +28,8 @@ from respond.errors import InputTableError, failure_row
 from respond.io.lesion_table import TableSource, load_table, read_clinical_table
 from respond.pipeline.cache import decode_patient_result, encode_patient_result
 from respond.pipeline.options import BatchOptions, ImagingOptions, ManifestOptions, split_keywords
-from respond.pipeline.provenance import assessment_run_info, path_sha256
+from respond.io.writers import path_sha256
+from respond.pipeline.provenance import assessment_run_info
 from respond.results import Assessment
 from respond.tables import (BEST_RESPONSE, FAILURES, LESIONS, MANIFEST, MATCHES, REGISTRATIONS, SCANS, TARGETS,
                             TIMEPOINTS, WARNINGS)

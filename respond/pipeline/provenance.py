@@ -1,32 +1,15 @@
-"""Provenance of a run: content hashes of the inputs and the ``run.json`` of an assessment."""
+"""Provenance of a run: the ``run.json`` of an assessment (input hashes by :mod:`respond.io.writers`)."""
 from __future__ import annotations
 
-import hashlib
-import os
 import platform
-from pathlib import Path
 from typing import Any, Mapping
-
-import pandas as pd
 
 from respond import __version__
 from respond.config import Criteria
-from respond.io.writers import describe_inputs, file_sha256
+from respond.io.writers import describe_inputs
 from respond.results import Assessment, criteria_records, library_versions
 
 
-def path_sha256(path: str | os.PathLike | None) -> str | None:
-    """Content hash of a file, or of every file of a folder (DICOM series) in name order; None when absent."""
-    if path is None or (isinstance(path, float) and pd.isna(path)):
-        return None
-    p = Path(path)
-    if p.is_dir():
-        digest = hashlib.sha256()
-        for child in sorted(x for x in p.rglob("*") if x.is_file()):
-            digest.update(child.relative_to(p).as_posix().encode())
-            digest.update(file_sha256(child).encode())
-        return digest.hexdigest()
-    return file_sha256(p) if p.is_file() else None
 
 
 def assessment_run_info(result: Assessment, *, criteria: list[Criteria], sources: Mapping[str, Any],
