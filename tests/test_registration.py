@@ -80,7 +80,8 @@ def test_overlap_is_reported_when_masks_are_given(rigid_results):
 
 def test_affine_recovers_the_rigid_motion(series):
     base, scan = series.scans[0], series.scans[2]
-    result = register_to_baseline(base.image, scan.image, transform="affine")
+    # One thread, the batch setting: multi-threaded ITK registration is not reproducible run to run.
+    result = register_to_baseline(base.image, scan.image, transform="affine", settings=RegistrationSettings(threads=1))
     assert result.kind == "affine" and result.plausible
     assert transform_error_mm(result.transform, scan.transform, _lesion_points(series)).max() < MAX_ERROR_MM
     assert result.scale_deviation < 0.02
