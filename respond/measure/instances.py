@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import cc3d
 import numpy as np
 from scipy import ndimage
 
@@ -57,10 +58,14 @@ class LesionInstance:
 
 def structuring_element(connectivity: int) -> np.ndarray:
     """The 3×3×3 neighbourhood of 6-, 18- or 26-connectivity."""
-    if connectivity not in CONNECTIVITIES:
-        raise ValueError(f"connectivity must be one of {CONNECTIVITIES}, got {connectivity}")
+    _check_connectivity(connectivity)
     rank = {6: 1, 18: 2, 26: 3}[connectivity]
     return ndimage.generate_binary_structure(3, rank)
+
+
+def _check_connectivity(connectivity: int) -> None:
+    if connectivity not in CONNECTIVITIES:
+        raise ValueError(f"connectivity must be one of {CONNECTIVITIES}, got {connectivity}")
 
 
 def find_lesions(
@@ -99,20 +104,33 @@ def find_lesions(
         return []
     if lesions == "labels":
         return _label_instances(labels, regions, label)
-    structure = structuring_element(connectivity)
+    _check_connectivity(connectivity)
     values: set = set()
     found = []
     for region in regions:
         box, inside = _tight_region(foreground, region)
         if label is None:
-            held = labels[box][inside]
-            values.update((held.min().item(), held.max().item()))
-        found += _components(inside, box, structure)
+            values.update(_values_held(labels[box], inside, region[1] is None))
+        found += _components(inside, box, connectivity)
     if label is None and len(values) > 1:
         _refuse_multilabel(labels, file)
     value = int(label) if label is not None else int(values.pop())
     found.sort(key=lambda item: item[0])  # raster order of each lesion's first voxel, as in one labelling
     return [LesionInstance(str(n), value, box, mask) for n, (_, box, mask) in enumerate(found, start=1)]
+
+
+def _values_held(crop: np.ndarray, inside: np.ndarray, alone: bool) -> set:
+    """The smallest and largest value of ``crop`` on ``inside`` (one value: a binary region).
+
+    ``alone``: no other region's voxel lies in the crop, so ``inside`` is ``crop != 0`` and one
+    value is told by counting (no copy of the voxels).
+    """
+    if alone:
+        top = crop.max()
+        if top != 0 and np.count_nonzero(crop == top) == np.count_nonzero(inside):
+            return {top.item()}
+    held = crop[inside]
+    return {held.min().item(), held.max().item()}
 
 
 def segment_instances(seg, *, label: int | None = None) -> list[LesionInstance]:
@@ -138,18 +156,31 @@ BLOCK_VOXELS: Final = 8
 
 def _block_any(array: np.ndarray, block: int) -> np.ndarray:
     """Which ``block``³ blocks of a 3D array hold a non-zero value (the last blocks may be partial)."""
-    if array.dtype.kind not in "bu":
+    if array.dtype.kind not in "biu":
         array = array != 0
-    out = array
+    out = array.view(np.uint8) if array.dtype == bool else array
     for axis in range(3):
-        n = out.shape[axis]
-        full = n // block * block
-        moved = np.moveaxis(out, axis, 0)
-        parts = [moved[:full].reshape(full // block, block, *moved.shape[1:]).max(axis=1)] if full else []
-        if full < n:
-            parts.append(moved[full:].max(axis=0, keepdims=True))
-        out = np.moveaxis(np.concatenate(parts) if len(parts) > 1 else parts[0], 0, axis)
+        out = _or_blocks(out, axis, block)
     return out != 0
+
+
+def _or_blocks(array: np.ndarray, axis: int, block: int) -> np.ndarray:
+    """Bitwise OR of each run of ``block`` planes along ``axis`` (the last run may be shorter).
+
+    One elementwise OR per plane of a run over whole planes (contiguous for axis 0, the first
+    and largest reduction): one pass over the array at memory speed.
+    """
+    moved = np.moveaxis(array, axis, 0)
+    n = moved.shape[0]
+    full = n // block
+    out = np.empty((-(-n // block), *moved.shape[1:]), array.dtype)
+    if full:
+        np.copyto(out[:full], moved[0 : full * block : block])
+        for offset in range(1, block):
+            np.bitwise_or(out[:full], moved[offset : full * block : block], out=out[:full])
+    if full * block < n:
+        np.bitwise_or.reduce(moved[full * block :], axis=0, out=out[full])
+    return np.moveaxis(out, 0, axis)
 
 
 def independent_regions(foreground: np.ndarray) -> list[tuple[tuple[slice, slice, slice], np.ndarray | None]]:
@@ -198,12 +229,21 @@ def _tight_region(foreground: np.ndarray, region) -> tuple[tuple[slice, slice, s
     return shifted, inside[tight]  # type: ignore[return-value]
 
 
-def _components(inside: np.ndarray, box: tuple[slice, ...], structure: np.ndarray):
-    """(raster key of the first voxel, box in the array, cropped mask) of each component in a box."""
+def _components(inside: np.ndarray, box: tuple[slice, ...], connectivity: int):
+    """(raster key of the first voxel, box in the array, cropped mask) of each component in a box.
+
+    ``inside`` is a region's foreground in its tight ``box``. The labelling
+    (connected-components-3d: numbered in raster order of first voxel, as
+    ``scipy.ndimage.label``) is only read back when the region holds several
+    components; a region of one component is its own lesion.
+    """
     offset = [s.start for s in box]
-    numbered, _ = ndimage.label(inside, structure=structure)
+    numbered, count = cc3d.connected_components(inside, connectivity=connectivity, return_N=True)
+    if count == 1:
+        first = np.unravel_index(int(np.argmax(inside)), inside.shape)
+        return [(tuple(int(f) + o for f, o in zip(first, offset)), box, np.ascontiguousarray(inside))]
     out = []
-    for n, sub in enumerate(ndimage.find_objects(numbered), start=1):
+    for n, sub in enumerate(ndimage.find_objects(numbered, max_label=count), start=1):
         if sub is None:
             continue
         mask = numbered[sub] == n
