@@ -230,16 +230,18 @@ def farthest_pair_3d(points: np.ndarray) -> FarthestPair:
     return FarthestPair(length, candidates[i].copy(), candidates[j].copy())
 
 
-def diameter_3d(mask: np.ndarray, spacing: tuple[float, float, float]) -> float:
+def diameter_3d(mask: np.ndarray, spacing: tuple[float, float, float],
+                slice_candidates: np.ndarray | None = None) -> float:
     """3D maximum diameter (mm) of a binary mask in the mesh convention.
 
     The length of :func:`farthest_pair_3d` of the mask's :func:`boundary_midpoints`,
     computed without a 3D hull: the few :func:`hull_candidates_3d` are compared
     plane against plane (planes of constant k), skipping every pair of planes
     whose bound (slice distance and the planes' enclosing circles) cannot
-    beat the best distance found.
+    beat the best distance found. ``slice_candidates``: the mask's
+    :func:`slice_hull_candidates`, when already computed.
     """
-    candidates = hull_candidates_3d(mask)
+    candidates = hull_candidates_3d(mask, slice_candidates)
     candidates = candidates[np.argsort(candidates[:, 0], kind="stable")]
     points = candidates * np.asarray(spacing, dtype=float)
     planes, starts = np.unique(candidates[:, 0], return_index=True)
@@ -276,32 +278,46 @@ def _seed_distance(points: np.ndarray) -> float:
     return best
 
 
-def hull_candidates_3d(mask: np.ndarray) -> np.ndarray:
+def hull_candidates_3d(mask: np.ndarray, slice_candidates: np.ndarray | None = None) -> np.ndarray:
     """A subset of the 3D boundary midpoints of a mask holding every vertex of their convex hull.
 
     Points in index units (k, j, i), like :func:`boundary_midpoints` with unit
     spacing. The midpoints lie on planes of constant k (integer k: crossings
-    along j and i; half-integer k: crossings along k) and, within a plane, on
-    lines of constant j. A hull vertex is the first or last point of its line,
-    and on the chain of its plane's first (or last) points, ordered by j, a
-    vertex is never strictly inside the chord of two other points:
+    along j and i, see :func:`slice_hull_candidates`, which may be passed in
+    as ``slice_candidates``; half-integer k: crossings along k) and, within a
+    plane, on lines of constant j. A hull vertex is the first or last point of
+    its line, and on the chain of its plane's first (or last) points, ordered
+    by j, a vertex is never strictly inside the chord of two other points:
     :func:`_convex_chains` removes those until none is left.
     """
-    padded = np.pad(np.asarray(mask, dtype=bool), 1)
-    inner = padded[1:-1, 1:-1, 1:-1]
-    lines = [
-        _line_extremes(inner, 0.0, 0.0, -0.5, 0.5),  # crossings along i, at the row's ends
-        _line_extremes(padded[1:-1, :-1, 1:-1] != padded[1:-1, 1:, 1:-1], 0.0, -0.5, 0.0, 0.0),  # along j
-        _line_extremes(padded[:-1, 1:-1, 1:-1] != padded[1:, 1:-1, 1:-1], -0.5, 0.0, 0.0, 0.0),  # along k
-    ]
-    plane, row, first, last = (np.concatenate(parts) for parts in zip(*lines))
-    points = _chain_filter(np.concatenate([plane, plane]), np.concatenate([row, row]),
+    padded = np.pad(np.asarray(mask, dtype=bool), ((1, 1), (0, 0), (0, 0)))
+    if slice_candidates is None:
+        slice_candidates = slice_hull_candidates(mask)
+    plane, row, first, last = _line_extremes(padded[:-1] != padded[1:], -0.5, 0.0, 0.0, 0.0)  # crossings along k
+    across = _chain_filter(np.concatenate([plane, plane]), np.concatenate([row, row]),
                            np.concatenate([first, last]), np.repeat([1.0, -1.0], len(plane)))
     # The same argument on planes of constant i, lines of constant j, ends along k.
-    k, j, i = points.T
+    k, j, i = np.concatenate([slice_candidates, across]).T
     ends = _group_ends(i, j, k)
     swapped = _chain_filter(*ends)
     return swapped[:, ::-1]
+
+
+def slice_hull_candidates(mask: np.ndarray) -> np.ndarray:
+    """Points (k, j, i), index units, holding every vertex of each k-slice's 2D boundary hull.
+
+    The slice's marching-squares vertices (crossings along j and i) reduced to
+    the convex chains of each line's first and last point (see
+    :func:`hull_candidates_3d`), sorted by side (first, then last), k and j.
+    """
+    padded = np.pad(np.asarray(mask, dtype=bool), ((0, 0), (1, 1), (1, 1)))
+    lines = [
+        _line_extremes(padded[:, 1:-1, 1:-1], 0.0, 0.0, -0.5, 0.5),  # crossings along i, at the row's ends
+        _line_extremes(padded[:, :-1, 1:-1] != padded[:, 1:, 1:-1], 0.0, -0.5, 0.0, 0.0),  # along j
+    ]
+    plane, row, first, last = (np.concatenate(parts) for parts in zip(*lines))
+    return _chain_filter(np.concatenate([plane, plane]), np.concatenate([row, row]),
+                         np.concatenate([first, last]), np.repeat([1.0, -1.0], len(plane)))
 
 
 def _group_ends(plane: np.ndarray, row: np.ndarray, value: np.ndarray):
@@ -423,7 +439,14 @@ def cube_configurations(mask: np.ndarray) -> np.ndarray:
     pairs = padded[:, :, :-1] | (padded[:, :, 1:] << 1)  # bits di
     quads = pairs[:, :-1] | (pairs[:, 1:] << 2)  # bits 2*dj + di
     cubes = quads[:-1] | (quads[1:] << 4)  # bits 4*dk + 2*dj + di
-    return np.bincount(cubes.ravel(), minlength=256)
+    # Most cubes are all out (0) or all in (255): counted as bytes, only the others are binned.
+    flat = cubes.ravel()
+    full = np.count_nonzero(flat == 255)
+    mixed = flat[(flat != 0) & (flat != 255)]
+    counts = np.bincount(mixed, minlength=256)
+    counts[255] = full
+    counts[0] = flat.size - full - len(mixed)
+    return counts
 
 
 def mesh_volume_mm3(mask: np.ndarray, spacing: tuple[float, float, float]) -> float:

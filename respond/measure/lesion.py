@@ -30,6 +30,7 @@ from respond.measure.diameters import (
     group_diameter_bounds,
     mesh_volume_mm3,
     perpendicular_chord,
+    slice_hull_candidates,
 )
 from respond.measure.instances import LesionInstance
 
@@ -53,12 +54,14 @@ def measure_lesion(
     (for :mod:`respond.measure.reference`).
     """
     stack = axial_stack(instance, geometry, frame)
-    ld_slice, ld, ld_points = _longest_axial_diameter(stack, every_slice=_reference)
+    slice_candidates = slice_hull_candidates(stack.mask)
+    ld_slice, ld, ld_points = _longest_axial_diameter(stack, slice_candidates, every_slice=_reference)
     short = _short_axis(stack.mask[ld_slice], stack.spacing_rc, ld_points)
     p1, p2 = _stack_to_physical(stack, ld_slice, ld_points.p1, ld_points.p2)
     s1, s2 = _stack_to_physical(stack, ld_slice, short.p1, short.p2)
     spacing_kji = tuple(float(s) for s in geometry.spacing[::-1])
-    diameter_3d_mm = diameter_3d(instance.mask, spacing_kji)
+    native = not frame.resample and (frame.slice_axis, frame.row_axis, frame.col_axis) == (2, 1, 0)
+    diameter_3d_mm = diameter_3d(instance.mask, spacing_kji, slice_candidates if native else None)
     n_slices = int(np.count_nonzero(stack.mask.any(axis=(1, 2))))
     row: dict[str, Any] = {
         "lesion_id": instance.lesion_id,
@@ -111,52 +114,65 @@ def _slice_points(stack: AxialStack) -> dict[int, np.ndarray]:
     return dict(zip((int(s) for s in slices), np.split(points, starts[1:])))
 
 
-def _longest_axial_diameter(stack: AxialStack, *, every_slice: bool = False) -> tuple[int, float, FarthestPair]:
+def _longest_axial_diameter(stack: AxialStack, slice_candidates: np.ndarray | None = None, *,
+                            every_slice: bool = False) -> tuple[int, float, FarthestPair]:
     """(slice in stack, longest diameter mm, endpoints in in-plane mm) over the axial slices.
 
-    Only slices whose diameter can reach the longest one (by the directional
-    bounds of :func:`group_diameter_bounds`, taken over each slice's row ends,
-    which hold its hull) get the exact search; the choice is that of the
-    search over every slice (``every_slice``, :func:`slice_diameters`).
+    The slice is chosen among those whose diameter is within the tie tolerance
+    of the longest one, by their exact diameters (the farthest pairs of their
+    :func:`slice_hull_candidates`, screened by the directional bounds of
+    :func:`group_diameter_bounds`); only the chosen slice gets the full search
+    of :func:`slice_diameters`, for its endpoints. The choice is that of the
+    search over every slice (``every_slice``). ``slice_candidates``: those of
+    ``stack.mask``, when already computed.
     """
     voxels = stack.mask.sum(axis=(1, 2))
     if every_slice:
-        candidates = [int(s) for s in np.flatnonzero(voxels)]
+        lengths = {int(s): _slice_pair(stack, int(s)).length_mm for s in np.flatnonzero(voxels)}
     else:
-        slices, points, starts = _row_ends(stack)
-        lower, upper = group_diameter_bounds(points, starts)
-        candidates = [int(s) for s in slices[upper >= lower.max() - TIE_ATOL_MM]]
-    best: tuple[float, int, int, FarthestPair] | None = None
-    for s in candidates:
-        points_s = boundary_midpoints(stack.mask[s : s + 1], (1.0, *stack.spacing_rc), axes=(1, 2))[:, 1:]
-        pair = farthest_pair_2d(points_s)
-        key = (pair.length_mm, int(voxels[s]), -s)
-        if best is None or _better(key, best[:3]):
-            best = (*key, pair)
+        lengths = _longest_slices(stack, slice_hull_candidates(stack.mask) if slice_candidates is None
+                                  else slice_candidates)
+    best: tuple[float, int, int] | None = None
+    for s, length in lengths.items():
+        key = (length, int(voxels[s]), -s)
+        if best is None or _better(key, best):
+            best = key
     assert best is not None, "a lesion has at least one voxel"
-    length, _, neg_slice, pair = best
-    return -neg_slice, float(length), pair
+    chosen = -best[2]
+    pair = _slice_pair(stack, chosen)
+    return chosen, pair.length_mm, pair
 
 
-def _row_ends(stack: AxialStack) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Slices holding the lesion, the first and last marching-squares vertex of every row of each
-    (in-plane mm, grouped by slice) and each slice's first index: a superset of every slice's hull."""
-    padded = np.pad(stack.mask, ((0, 0), (1, 1), (1, 1)))
-    parts = []
-    for crossing, d_row, d_first, d_last in (
-        (padded[:, 1:-1, 1:-1], 0.0, -0.5, 0.5),  # crossings along columns: a row's ends
-        (padded[:, :-1, 1:-1] != padded[:, 1:, 1:-1], -0.5, 0.0, 0.0),  # crossings along rows
-    ):
-        s, r = np.nonzero(crossing.any(axis=2))
-        rows = crossing[s, r]
-        first = np.argmax(rows, axis=1) + d_first
-        last = crossing.shape[2] - 1 - np.argmax(rows[:, ::-1], axis=1) + d_last
-        parts.append((np.concatenate([s, s]), np.concatenate([r + d_row, r + d_row]), np.concatenate([first, last])))
-    s, r, c = (np.concatenate(x) for x in zip(*parts))
-    order = np.argsort(s, kind="stable")
-    s, points = s[order], np.column_stack([r[order] * stack.spacing_rc[0], c[order] * stack.spacing_rc[1]])
-    slices, starts = np.unique(s, return_index=True)
-    return slices, points, starts
+def _slice_pair(stack: AxialStack, s: int) -> FarthestPair:
+    """The 2D maximum diameter of stack slice ``s`` and its endpoints (in-plane mm), as :func:`slice_diameters`."""
+    return farthest_pair_2d(boundary_midpoints(stack.mask[s : s + 1], (1.0, *stack.spacing_rc), axes=(1, 2))[:, 1:])
+
+
+def _longest_slices(stack: AxialStack, candidates: np.ndarray) -> dict[int, float]:
+    """2D maximum diameter (mm) of the slices within the tie tolerance of the longest, by increasing slice.
+
+    ``candidates`` (k, j, i index units) hold every slice's hull vertices:
+    the bounds screen the slices, the exact farthest pair of the candidates
+    (differences, as :func:`farthest_pair_2d` computes them) decides.
+    """
+    order = np.argsort(candidates[:, 0], kind="stable")
+    slices, starts = np.unique(candidates[order, 0], return_index=True)
+    points = candidates[order, 1:] * np.asarray(stack.spacing_rc)
+    lower, upper = group_diameter_bounds(points, starts)
+    groups = np.split(points, starts[1:])
+    exact = {int(s): _largest_distance(groups[n]) for n, s in enumerate(slices)
+             if upper[n] >= lower.max() - TIE_ATOL_MM}
+    longest = max(exact.values())
+    # Twice the tolerance: every slice that the choice among ties could reach (lengths within
+    # the tolerance of one another, chained), never fewer than the search over every slice sees.
+    return {s: length for s, length in sorted(exact.items()) if length >= longest - 2 * TIE_ATOL_MM}
+
+
+def _largest_distance(points: np.ndarray) -> float:
+    """Largest distance (mm) between two of a few 2D points (all pairs)."""
+    dx = points[:, None, 0] - points[None, :, 0]
+    dy = points[:, None, 1] - points[None, :, 1]
+    return float(np.sqrt((dx * dx + dy * dy).max()))
 
 
 def _better(key: tuple[float, int, int], incumbent: tuple[float, int, int]) -> bool:
