@@ -236,34 +236,45 @@ def diameter_3d(mask: np.ndarray, spacing: tuple[float, float, float],
 
     The length of :func:`farthest_pair_3d` of the mask's :func:`boundary_midpoints`,
     computed without a 3D hull: the few :func:`hull_candidates_3d` are compared
-    plane against plane (planes of constant k), skipping every pair of planes
-    whose bound (slice distance and the planes' enclosing circles) cannot
-    beat the best distance found. ``slice_candidates``: the mask's
+    plane against plane (planes of constant k), in decreasing order of the
+    pair's bound (slice distance and the planes' enclosing circles), until no
+    bound can beat the best distance found. ``slice_candidates``: the mask's
     :func:`slice_hull_candidates`, when already computed.
     """
     candidates = hull_candidates_3d(mask, slice_candidates)
     candidates = candidates[np.argsort(candidates[:, 0], kind="stable")]
     points = candidates * np.asarray(spacing, dtype=float)
-    planes, starts = np.unique(candidates[:, 0], return_index=True)
-    groups = np.split(points, starts[1:])
     if len(points) == 1:
         return 0.0
-    z = planes * float(spacing[0])
+    planes, starts = np.unique(candidates[:, 0], return_index=True)
+    stops = np.append(starts[1:], len(points))
+    bound = _plane_pair_bounds(points, planes * float(spacing[0]), starts, stops)
+    best = _seed_distance(points)
+    while True:
+        a, b = divmod(int(np.argmax(bound)), len(planes))
+        if bound[a, b] < best:
+            break
+        bound[a, b] = -np.inf
+        best = max(best, float(cdist(points[starts[a] : stops[a]], points[starts[b] : stops[b]], "sqeuclidean").max()))
+    return float(np.sqrt(best))
+
+
+def _plane_pair_bounds(points: np.ndarray, z: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Upper bounds (mm², with a margin) of the squared distance between the points of two planes.
+
+    ``points`` (mm) are grouped by plane (``starts``/``stops``), the planes at
+    heights ``z`` (mm). Entry (a, b), a ≤ b, bounds planes a and b; the lower
+    triangle is −inf (each pair once).
+    """
     in_plane = points[:, 1:]
     centres = (np.minimum.reduceat(in_plane, starts) + np.maximum.reduceat(in_plane, starts)) / 2.0
-    plane_of_point = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(points))))
+    plane_of_point = np.repeat(np.arange(len(starts)), stops - starts)
     radii = np.sqrt(np.maximum.reduceat(((in_plane - centres[plane_of_point]) ** 2).sum(axis=1), starts))
     gap = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
     bound = (z[:, None] - z[None, :]) ** 2 + (gap + radii[:, None] + radii[None, :]) ** 2
     bound = bound * (1.0 + 1e-9) + 1e-9
-    first, second = np.triu_indices(len(groups))
-    order = np.argsort(-bound[first, second], kind="stable")
-    best = _seed_distance(points)
-    for a, b in zip(first[order], second[order]):
-        if bound[a, b] < best:
-            break
-        best = max(best, float(cdist(groups[a], groups[b], "sqeuclidean").max()))
-    return float(np.sqrt(best))
+    bound[np.tril_indices(len(z), -1)] = -np.inf
+    return bound
 
 
 def _seed_distance(points: np.ndarray) -> float:
@@ -296,11 +307,7 @@ def hull_candidates_3d(mask: np.ndarray, slice_candidates: np.ndarray | None = N
     plane, row, first, last = _line_extremes(padded[:-1] != padded[1:], -0.5, 0.0, 0.0, 0.0)  # crossings along k
     across = _chain_filter(np.concatenate([plane, plane]), np.concatenate([row, row]),
                            np.concatenate([first, last]), np.repeat([1.0, -1.0], len(plane)))
-    # The same argument on planes of constant i, lines of constant j, ends along k.
-    k, j, i = np.concatenate([slice_candidates, across]).T
-    ends = _group_ends(i, j, k)
-    swapped = _chain_filter(*ends)
-    return swapped[:, ::-1]
+    return np.concatenate([slice_candidates, across])
 
 
 def slice_hull_candidates(mask: np.ndarray) -> np.ndarray:
@@ -318,18 +325,6 @@ def slice_hull_candidates(mask: np.ndarray) -> np.ndarray:
     plane, row, first, last = (np.concatenate(parts) for parts in zip(*lines))
     return _chain_filter(np.concatenate([plane, plane]), np.concatenate([row, row]),
                          np.concatenate([first, last]), np.repeat([1.0, -1.0], len(plane)))
-
-
-def _group_ends(plane: np.ndarray, row: np.ndarray, value: np.ndarray):
-    """(plane, row, value, side) of the smallest and largest value on every (plane, row) line."""
-    order = np.lexsort((value, row, plane))
-    plane, row, value = plane[order], row[order], value[order]
-    new_line = np.ones(len(plane), bool)
-    new_line[1:] = (plane[1:] != plane[:-1]) | (row[1:] != row[:-1])
-    starts = np.flatnonzero(new_line)
-    stops = np.append(starts[1:], len(plane)) - 1
-    return (np.concatenate([plane[starts], plane[stops]]), np.concatenate([row[starts], row[stops]]),
-            np.concatenate([value[starts], value[stops]]), np.repeat([1.0, -1.0], len(starts)))
 
 
 def _chain_filter(plane: np.ndarray, row: np.ndarray, value: np.ndarray, side: np.ndarray) -> np.ndarray:
