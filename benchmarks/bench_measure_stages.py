@@ -23,7 +23,7 @@ from respond.io.geometry import Geometry  # noqa: E402
 from respond.io.masks import read_mask  # noqa: E402
 from respond.measure import lesion, measure_mask  # noqa: E402
 from respond.measure.axial import axial_frame, axial_stack  # noqa: E402
-from respond.measure.diameters import diameter_3d, mesh_volume_mm3  # noqa: E402
+from respond.measure.diameters import diameter_3d, mesh_volume_mm3, slice_hull_candidates  # noqa: E402
 from respond.measure.instances import find_lesions  # noqa: E402
 from respond.measure.table import lesion_frame  # noqa: E402
 
@@ -49,16 +49,24 @@ def main(which: str) -> None:
         frame = axial_frame(geometry)
         spacing = tuple(float(s) for s in geometry.spacing[::-1])
         t_find, instances = cpu(lambda: find_lesions(array))
-        steps = {
-            "longest axial diameters": lambda i: lesion._longest_axial_diameter(axial_stack(i, geometry, frame)),
-            "3D diameters": lambda i: diameter_3d(i.mask, spacing),
-            "mesh volumes": lambda i: mesh_volume_mm3(i.mask, spacing),
-            "whole lesions (all columns)": lambda i: lesion.measure_lesion(i, geometry, frame),
+        stacks = [axial_stack(i, geometry, frame) for i in instances]
+        candidates = [slice_hull_candidates(stack.mask) for stack in stacks]
+        longest = [lesion._longest_axial_diameter(st, c) for st, c in zip(stacks, candidates)]
+        steps = {  # each over all lesions, from the previous steps' results
+            "axial stacks": lambda n: axial_stack(instances[n], geometry, frame),
+            "slice hull candidates": lambda n: slice_hull_candidates(stacks[n].mask),
+            "longest axial diameters": lambda n: lesion._longest_axial_diameter(stacks[n], candidates[n]),
+            "short axes": lambda n: lesion._short_axis(stacks[n].mask[longest[n][0]], stacks[n].spacing_rc,
+                                                       longest[n][2]),
+            "3D diameters": lambda n: diameter_3d(instances[n].mask, spacing, candidates[n]),
+            "mesh volumes": lambda n: mesh_volume_mm3(instances[n].mask, spacing),
+            "centroids": lambda n: lesion._centroid(instances[n], geometry),
+            "whole lesions (all columns)": lambda n: lesion.measure_lesion(instances[n], geometry, frame),
         }
         print(f"| step ({len(instances)} lesions) | CPU s |\n|---|---|")
         print(f"| plain read | {t_read:.3f} |\n| checked read | {t_checked:.3f} |\n| lesions | {t_find:.3f} |")
         for name, step in steps.items():
-            print(f"| {name} | {cpu(lambda step=step: [step(i) for i in instances])[0]:.3f} |")
+            print(f"| {name} | {cpu(lambda step=step: [step(n) for n in range(len(instances))])[0]:.3f} |")
         rows = [lesion.measure_lesion(i, geometry, frame) for i in instances]
         print(f"| lesion table | {cpu(lambda: lesion_frame(rows))[0]:.3f} |")
         t_all, _ = cpu(lambda: measure_mask(path))

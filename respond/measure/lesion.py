@@ -63,14 +63,16 @@ def measure_lesion(
     native = not frame.resample and (frame.slice_axis, frame.row_axis, frame.col_axis) == (2, 1, 0)
     diameter_3d_mm = diameter_3d(instance.mask, spacing_kji, slice_candidates if native else None)
     n_slices = int(np.count_nonzero(stack.mask.any(axis=(1, 2))))
+    counts = _axis_counts(instance.mask)
+    voxel_count = int(counts[0].sum())
     row: dict[str, Any] = {
         "lesion_id": instance.lesion_id,
         "label": instance.label,
         "longest_diameter_mm": ld,
         "short_axis_mm": short.length_mm,
         "n_slices": n_slices,
-        "volume_mm3": instance.voxel_count * geometry.voxel_volume_mm3,
-        "voxel_count": instance.voxel_count,
+        "volume_mm3": voxel_count * geometry.voxel_volume_mm3,
+        "voxel_count": voxel_count,
         "diameter_3d_mm": diameter_3d_mm,
         "mesh_volume_mm3": mesh_volume_mm3(instance.mask, spacing_kji),
         "ld_slice": stack.slice_offset + ld_slice,
@@ -79,7 +81,7 @@ def measure_lesion(
     row.update(_xyz("ld_p2", p2))
     row.update(_xyz("sa_p1", s1))
     row.update(_xyz("sa_p2", s2))
-    row.update(_xyz("centroid", _centroid(instance, geometry)))
+    row.update(_xyz("centroid", _centroid(instance, geometry, counts)))
     row.update(
         touches_edge=_touches_edge(instance, geometry),
         single_slice=n_slices == 1,
@@ -126,15 +128,14 @@ def _longest_axial_diameter(stack: AxialStack, slice_candidates: np.ndarray | No
     search over every slice (``every_slice``). ``slice_candidates``: those of
     ``stack.mask``, when already computed.
     """
-    voxels = stack.mask.sum(axis=(1, 2))
     if every_slice:
-        lengths = {int(s): _slice_pair(stack, int(s)).length_mm for s in np.flatnonzero(voxels)}
+        lengths = {int(s): _slice_pair(stack, int(s)).length_mm for s in np.flatnonzero(stack.mask.any(axis=(1, 2)))}
     else:
         lengths = _longest_slices(stack, slice_hull_candidates(stack.mask) if slice_candidates is None
                                   else slice_candidates)
     best: tuple[float, int, int] | None = None
     for s, length in lengths.items():
-        key = (length, int(voxels[s]), -s)
+        key = (length, int(np.count_nonzero(stack.mask[s])), -s)
         if best is None or _better(key, best):
             best = key
     assert best is not None, "a lesion has at least one voxel"
@@ -197,16 +198,30 @@ def _stack_to_physical(stack: AxialStack, s: int, *points_rc_mm: np.ndarray) -> 
     return list(stack.to_physical(src))
 
 
-def _centroid(instance: LesionInstance, geometry: Geometry) -> np.ndarray:
-    """Mean of the lesion's voxel centres, LPS mm."""
-    mask = instance.mask
-    count = np.count_nonzero(mask)
-    mean_kji = [
-        float(np.dot(mask.sum(axis=tuple(a for a in range(3) if a != axis)), np.arange(mask.shape[axis]))) / count
-        for axis in range(3)
-    ]
+def _centroid(instance: LesionInstance, geometry: Geometry,
+              counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Mean of the lesion's voxel centres, LPS mm (``counts``: the mask's :func:`_axis_counts`)."""
+    counts = _axis_counts(instance.mask) if counts is None else counts
+    total = int(counts[0].sum())
+    mean_kji = [float(np.dot(c, np.arange(len(c)))) / total for c in counts]
     kji = np.asarray(mean_kji) + instance.offset_kji
     return geometry.index_to_physical(kji[::-1])[0]
+
+
+def _axis_counts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Voxels of a 3D boolean mask in each plane of constant k, j and i (three int64 arrays).
+
+    Summed as bytes in narrow integers (exact: each sum is below the type's
+    limit) over the planes first, which numpy does fastest.
+    """
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    nk, nj, ni = mask.shape
+    planes = mask.view(np.uint8).reshape(nk, nj * ni)
+    per_k = np.add.reduce(planes, axis=1, dtype=np.int32 if nj * ni < 2**31 else np.int64)
+    columns = np.add.reduce(mask.view(np.uint8), axis=0, dtype=np.uint16 if nk < 2**16 else np.int64)
+    per_j = columns.sum(axis=1, dtype=np.int64)
+    per_i = columns.sum(axis=0, dtype=np.int64)
+    return per_k.astype(np.int64), per_j, per_i
 
 
 def _touches_edge(instance: LesionInstance, geometry: Geometry) -> bool:
