@@ -231,7 +231,8 @@ def farthest_pair_3d(points: np.ndarray) -> FarthestPair:
 
 
 def diameter_3d(mask: np.ndarray, spacing: tuple[float, float, float],
-                slice_candidates: np.ndarray | None = None) -> float:
+                slice_candidates: np.ndarray | None = None,
+                extents: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """3D maximum diameter (mm) of a binary mask in the mesh convention.
 
     The length of :func:`farthest_pair_3d` of the mask's :func:`boundary_midpoints`,
@@ -289,42 +290,82 @@ def _seed_distance(points: np.ndarray) -> float:
     return best
 
 
-def hull_candidates_3d(mask: np.ndarray, slice_candidates: np.ndarray | None = None) -> np.ndarray:
+def hull_candidates_3d(mask: np.ndarray, slice_candidates: np.ndarray | None = None,
+                       extents: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """A subset of the 3D boundary midpoints of a mask holding every vertex of their convex hull.
 
     Points in index units (k, j, i), like :func:`boundary_midpoints` with unit
     spacing. The midpoints lie on planes of constant k (integer k: crossings
-    along j and i, see :func:`slice_hull_candidates`, which may be passed in
-    as ``slice_candidates``; half-integer k: crossings along k) and, within a
-    plane, on lines of constant j. A hull vertex is the first or last point of
-    its line, and on the chain of its plane's first (or last) points, ordered
-    by j, a vertex is never strictly inside the chord of two other points:
-    :func:`_convex_chains` removes those until none is left.
+    along j and i, see :func:`slice_hull_candidates`; half-integer k:
+    crossings along k) and, within a plane, on lines of constant j. A hull
+    vertex is the first or last point of its line, and on the chain of its
+    plane's first (or last) points, ordered by j, a vertex is never strictly
+    inside the chord of two other points: :func:`_convex_chains` removes
+    those until none is left. The lines' extreme points come from the rows'
+    :func:`row_extents` (see :func:`_between_rows`). ``slice_candidates`` and
+    ``extents``: those of ``mask``, when already computed.
     """
-    padded = np.pad(np.asarray(mask, dtype=bool), ((1, 1), (0, 0), (0, 0)))
+    extents = row_extents(mask) if extents is None else extents
     if slice_candidates is None:
-        slice_candidates = slice_hull_candidates(mask)
-    plane, row, first, last = _line_extremes(padded[:-1] != padded[1:], -0.5, 0.0, 0.0, 0.0)  # crossings along k
-    across = _chain_filter(np.concatenate([plane, plane]), np.concatenate([row, row]),
-                           np.concatenate([first, last]), np.repeat([1.0, -1.0], len(plane)))
+        slice_candidates = slice_hull_candidates(mask, extents)
+    across = _chain_filter(*_between_rows(*extents, axis=0))  # crossings along k
     return np.concatenate([slice_candidates, across])
 
 
-def slice_hull_candidates(mask: np.ndarray) -> np.ndarray:
+def slice_hull_candidates(mask: np.ndarray, extents: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Points (k, j, i), index units, holding every vertex of each k-slice's 2D boundary hull.
 
     The slice's marching-squares vertices (crossings along j and i) reduced to
     the convex chains of each line's first and last point (see
     :func:`hull_candidates_3d`), sorted by side (first, then last), k and j.
+    ``extents``: the mask's :func:`row_extents`, when already computed.
     """
-    padded = np.pad(np.asarray(mask, dtype=bool), ((0, 0), (1, 1), (1, 1)))
-    lines = [
-        _line_extremes(padded[:, 1:-1, 1:-1], 0.0, 0.0, -0.5, 0.5),  # crossings along i, at the row's ends
-        _line_extremes(padded[:, :-1, 1:-1] != padded[:, 1:, 1:-1], 0.0, -0.5, 0.0, 0.0),  # along j
-    ]
-    plane, row, first, last = (np.concatenate(parts) for parts in zip(*lines))
-    return _chain_filter(np.concatenate([plane, plane]), np.concatenate([row, row]),
-                         np.concatenate([first, last]), np.repeat([1.0, -1.0], len(plane)))
+    first, last = row_extents(mask) if extents is None else extents
+    k, j = np.nonzero(first <= last)
+    ends = (np.concatenate([k, k]).astype(float), np.concatenate([j, j]).astype(float),
+            np.concatenate([first[k, j] - 0.5, last[k, j] + 0.5]), np.repeat([1.0, -1.0], len(k)))
+    along_j = _between_rows(first, last, axis=1)
+    return _chain_filter(*(np.concatenate(pair) for pair in zip(ends, along_j)))
+
+
+#: :func:`row_extents` of a row without voxels: first ``_EMPTY``, last ``-_EMPTY``.
+_EMPTY: Final = 2.0**53
+
+
+def row_extents(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last i of the voxels of every (k, j) row of a 3D mask, as float (k, j) arrays.
+
+    A row without voxels has first ``_EMPTY`` and last ``-_EMPTY``. The
+    row's crossings along i (boundary midpoints) are at first − 0.5 and last + 0.5.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    first = mask.argmax(axis=2)
+    filled = np.take_along_axis(mask, first[:, :, None], axis=2)[:, :, 0]
+    last = mask.shape[2] - 1 - mask[:, :, ::-1].argmax(axis=2)
+    return np.where(filled, first, _EMPTY), np.where(filled, last, -_EMPTY)
+
+
+def _between_rows(first: np.ndarray, last: np.ndarray, axis: int):
+    """(plane k, row j, i, side) of the extreme crossings between neighbouring rows along ``axis``.
+
+    Between rows a and b (neighbours along k: ``axis`` 0, at plane k − 0.5;
+    along j: 1, at row j − 0.5) the boundary midpoints lie at the i where
+    exactly one row holds a voxel. The first is min(first) unless both rows
+    start at the same i (side 1), the last max(last) unless both end at the
+    same i (side −1): then every crossing lies strictly inside the hull of
+    the two rows' ends, and is no hull vertex (nor needed by the chains).
+    """
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (1, 1)
+    f, l = np.pad(first, pad, constant_values=_EMPTY), np.pad(last, pad, constant_values=-_EMPTY)
+    before = tuple(slice(0, -1) if a == axis else slice(None) for a in range(2))
+    after = tuple(slice(1, None) if a == axis else slice(None) for a in range(2))
+    kf, jf = np.nonzero(f[before] != f[after])
+    kl, jl = np.nonzero(l[before] != l[after])
+    shift = (-0.5, 0.0) if axis == 0 else (0.0, -0.5)
+    return (np.concatenate([kf, kl]) + shift[0], np.concatenate([jf, jl]) + shift[1],
+            np.concatenate([np.minimum(f[before], f[after])[kf, jf], np.maximum(l[before], l[after])[kl, jl]]),
+            np.repeat([1.0, -1.0], [len(kf), len(kl)]))
 
 
 def _chain_filter(plane: np.ndarray, row: np.ndarray, value: np.ndarray, side: np.ndarray) -> np.ndarray:
@@ -334,16 +375,6 @@ def _chain_filter(plane: np.ndarray, row: np.ndarray, value: np.ndarray, side: n
     chain = plane * 2.0 + (side < 0)  # planes are half-integers: distinct chains for the two sides
     keep = _convex_chains(chain, row, value, side)
     return np.column_stack([plane[keep], row[keep], value[keep]])  # a point alone on its line comes twice
-
-
-def _line_extremes(crossing: np.ndarray, dk: float, dj: float, di_first: float, di_last: float):
-    """(plane k, row j, first i, last i) of every (k, j) line of ``crossing`` holding a true value."""
-    hit = crossing.any(axis=2)
-    k, j = np.nonzero(hit)
-    rows = crossing[k, j]
-    first = np.argmax(rows, axis=1).astype(float) + di_first
-    last = (crossing.shape[2] - 1 - np.argmax(rows[:, ::-1], axis=1)).astype(float) + di_last
-    return k.astype(float) + dk, j.astype(float) + dj, first, last
 
 
 #: Passes of :func:`_convex_chains` at most (each removes every reflex point at once; what is left

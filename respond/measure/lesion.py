@@ -30,6 +30,7 @@ from respond.measure.diameters import (
     group_diameter_bounds,
     mesh_volume_mm3,
     perpendicular_chord,
+    row_extents,
     slice_hull_candidates,
 )
 from respond.measure.instances import LesionInstance
@@ -54,14 +55,16 @@ def measure_lesion(
     (for :mod:`respond.measure.reference`).
     """
     stack = axial_stack(instance, geometry, frame)
-    slice_candidates = slice_hull_candidates(stack.mask)
+    extents = row_extents(stack.mask)
+    slice_candidates = slice_hull_candidates(stack.mask, extents)
     ld_slice, ld, ld_points = _longest_axial_diameter(stack, slice_candidates, every_slice=_reference)
     short = _short_axis(stack.mask[ld_slice], stack.spacing_rc, ld_points)
     p1, p2 = _stack_to_physical(stack, ld_slice, ld_points.p1, ld_points.p2)
     s1, s2 = _stack_to_physical(stack, ld_slice, short.p1, short.p2)
     spacing_kji = tuple(float(s) for s in geometry.spacing[::-1])
     native = not frame.resample and (frame.slice_axis, frame.row_axis, frame.col_axis) == (2, 1, 0)
-    diameter_3d_mm = diameter_3d(instance.mask, spacing_kji, slice_candidates if native else None)
+    shared = (slice_candidates, extents) if native else (None, None)  # the stack is the mask itself
+    diameter_3d_mm = diameter_3d(instance.mask, spacing_kji, *shared)
     n_slices = int(np.count_nonzero(stack.mask.any(axis=(1, 2))))
     counts = _axis_counts(instance.mask)
     voxel_count = int(counts[0].sum())
