@@ -23,7 +23,7 @@ from respond.io.geometry import Geometry  # noqa: E402
 from respond.io.masks import read_mask  # noqa: E402
 from respond.measure import lesion, measure_mask  # noqa: E402
 from respond.measure.axial import axial_frame, axial_stack  # noqa: E402
-from respond.measure.diameters import diameter_3d, mesh_volume_mm3, slice_hull_candidates  # noqa: E402
+from respond.measure.diameters import diameter_3d, mesh_volume_mm3, row_extents, slice_hull_candidates  # noqa: E402
 from respond.measure.instances import find_lesions  # noqa: E402
 from respond.measure.table import lesion_frame  # noqa: E402
 
@@ -50,15 +50,17 @@ def main(which: str) -> None:
         spacing = tuple(float(s) for s in geometry.spacing[::-1])
         t_find, instances = cpu(lambda: find_lesions(array))
         stacks = [axial_stack(i, geometry, frame) for i in instances]
-        candidates = [slice_hull_candidates(stack.mask) for stack in stacks]
+        extents = [row_extents(stack.mask) for stack in stacks]
+        candidates = [slice_hull_candidates(st.mask, e) for st, e in zip(stacks, extents)]
         longest = [lesion._longest_axial_diameter(st, c) for st, c in zip(stacks, candidates)]
         steps = {  # each over all lesions, from the previous steps' results
             "axial stacks": lambda n: axial_stack(instances[n], geometry, frame),
-            "slice hull candidates": lambda n: slice_hull_candidates(stacks[n].mask),
+            "row extents": lambda n: row_extents(stacks[n].mask),
+            "slice hull candidates": lambda n: slice_hull_candidates(stacks[n].mask, extents[n]),
             "longest axial diameters": lambda n: lesion._longest_axial_diameter(stacks[n], candidates[n]),
             "short axes": lambda n: lesion._short_axis(stacks[n].mask[longest[n][0]], stacks[n].spacing_rc,
                                                        longest[n][2]),
-            "3D diameters": lambda n: diameter_3d(instances[n].mask, spacing, candidates[n]),
+            "3D diameters": lambda n: diameter_3d(instances[n].mask, spacing, candidates[n], extents[n]),
             "mesh volumes": lambda n: mesh_volume_mm3(instances[n].mask, spacing),
             "centroids": lambda n: lesion._centroid(instances[n], geometry),
             "whole lesions (all columns)": lambda n: lesion.measure_lesion(instances[n], geometry, frame),

@@ -32,10 +32,6 @@ from scipy.spatial.distance import cdist
 #: (memory ≈ rows × vertices × 8 bytes).
 _PAIR_CHUNK_ROWS: Final = 1024
 
-#: Candidate positions evaluated at once in the perpendicular-chord search.
-_CHORD_CHUNK_CELLS: Final = 4_000_000
-
-
 @dataclass(frozen=True)
 class FarthestPair:
     """The longest distance in a point set (mm) and its two endpoints (mm, same frame)."""
@@ -175,7 +171,9 @@ def perpendicular_chord(contours: list[np.ndarray], p1: np.ndarray, p2: np.ndarr
     region along that line, from the first to the last boundary crossing
     (what a reader's caliper spans). The extent is piecewise linear in the
     line's position with breakpoints at boundary vertices, so the maximum is
-    attained at a vertex's position and only those positions are evaluated.
+    attained at a vertex's position and only those positions are evaluated,
+    each against the segments that span it (the first position of the
+    longest chord wins).
     """
     direction = np.asarray(p2, float) - np.asarray(p1, float)
     length = float(np.linalg.norm(direction))
@@ -188,22 +186,24 @@ def perpendicular_chord(contours: list[np.ndarray], p1: np.ndarray, p2: np.ndarr
     ta, tb, na, nb = starts @ u, ends @ u, starts @ n, ends @ n
     lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
     candidates = np.unique(np.concatenate([ta, tb]))
-    flat = hi == lo
-    denominator = np.where(flat, 1.0, tb - ta)
-    best = (-1.0, 0.0, 0.0, 0.0)
-    rows = max(1, _CHORD_CHUNK_CELLS // max(1, len(ta)))
-    for start in range(0, len(candidates), rows):
-        t = candidates[start : start + rows, None]
-        active = (lo <= t) & (t <= hi)
-        s = na + (t - ta) / denominator * (nb - na)
-        s_max = np.where(active, np.where(flat, np.maximum(na, nb), s), -np.inf).max(axis=1)
-        s_min = np.where(active, np.where(flat, np.minimum(na, nb), s), np.inf).min(axis=1)
-        chord = s_max - s_min
-        k = int(np.argmax(chord))
-        if chord[k] > best[0]:
-            best = (float(chord[k]), float(t[k, 0]), float(s_min[k]), float(s_max[k]))
-    chord_len, t_best, s_lo, s_hi = best
-    return FarthestPair(chord_len, t_best * u + s_lo * n, t_best * u + s_hi * n)
+    # Each segment crosses the lines at the candidates of one run (lo ≤ t ≤ hi): only those cells.
+    first, stop = np.searchsorted(candidates, lo, "left"), np.searchsorted(candidates, hi, "right")
+    spanned = stop - first
+    segment = np.repeat(np.arange(len(ta)), spanned)
+    line = first[segment] + np.arange(len(segment)) - np.repeat(np.cumsum(spanned) - spanned, spanned)
+    t = candidates[line]
+    flat = (hi == lo)[segment]
+    denominator = np.where(flat, 1.0, (tb - ta)[segment])
+    s = na[segment] + (t - ta[segment]) / denominator * (nb - na)[segment]
+    s_hi = np.where(flat, np.maximum(na, nb)[segment], s)
+    s_lo = np.where(flat, np.minimum(na, nb)[segment], s)
+    order = np.argsort(line, kind="stable")
+    runs = np.flatnonzero(np.diff(line[order], prepend=-1))  # every candidate is some segment's end
+    s_max = np.maximum.reduceat(s_hi[order], runs)
+    s_min = np.minimum.reduceat(s_lo[order], runs)
+    k = int(np.argmax(s_max - s_min))
+    chord_len, t_best = float(s_max[k] - s_min[k]), float(candidates[k])
+    return FarthestPair(chord_len, t_best * u + float(s_min[k]) * n, t_best * u + float(s_max[k]) * n)
 
 
 # --------------------------------------------------------------------------- 3D
@@ -239,10 +239,10 @@ def diameter_3d(mask: np.ndarray, spacing: tuple[float, float, float],
     computed without a 3D hull: the few :func:`hull_candidates_3d` are compared
     plane against plane (planes of constant k), in decreasing order of the
     pair's bound (slice distance and the planes' enclosing circles), until no
-    bound can beat the best distance found. ``slice_candidates``: the mask's
-    :func:`slice_hull_candidates`, when already computed.
+    bound can beat the best distance found. ``slice_candidates``, ``extents``:
+    the mask's :func:`slice_hull_candidates` and :func:`row_extents`, when already computed.
     """
-    candidates = hull_candidates_3d(mask, slice_candidates)
+    candidates = hull_candidates_3d(mask, slice_candidates, extents)
     candidates = candidates[np.argsort(candidates[:, 0], kind="stable")]
     points = candidates * np.asarray(spacing, dtype=float)
     if len(points) == 1:
