@@ -370,7 +370,7 @@ def _between_rows(first: np.ndarray, last: np.ndarray, axis: int):
 
 def _chain_filter(plane: np.ndarray, row: np.ndarray, value: np.ndarray, side: np.ndarray) -> np.ndarray:
     """Points (plane, row, value) left by :func:`_convex_chains` on each plane's min (side 1) and max (side −1) chain."""
-    order = np.lexsort((row, plane, side))
+    order = _side_plane_row_order(plane, row, side)
     plane, row, value, side = plane[order], row[order], value[order], side[order]
     chain = plane * 2.0 + (side < 0)  # planes are half-integers: distinct chains for the two sides
     keep = _convex_chains(chain, row, value, side)
@@ -380,6 +380,19 @@ def _chain_filter(plane: np.ndarray, row: np.ndarray, value: np.ndarray, side: n
 #: Passes of :func:`_convex_chains` at most (each removes every reflex point at once; what is left
 #: after the last pass is still a superset of the hull vertices).
 _CHAIN_PASSES: Final = 64
+
+
+def _side_plane_row_order(plane: np.ndarray, row: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """``np.lexsort((row, plane, side))`` of half-integer planes and rows ≥ −0.5, as one integer key.
+
+    Doubled, the coordinates are whole numbers ≥ 0: one stable sort of a single
+    int64 key (the inputs are runs already in order) replaces the three-key sort.
+    """
+    if len(plane) == 0:
+        return np.zeros(0, np.intp)
+    plane2, row2 = (2.0 * plane + 1.0).astype(np.int64), (2.0 * row + 1.0).astype(np.int64)
+    key = ((side > 0).astype(np.int64) * (int(plane2.max()) + 1) + plane2) * (int(row2.max()) + 1) + row2
+    return np.argsort(key, kind="stable")
 
 
 def _convex_chains(chain: np.ndarray, y: np.ndarray, x: np.ndarray, sign: np.ndarray) -> np.ndarray:
