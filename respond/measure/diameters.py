@@ -247,10 +247,11 @@ def diameter_3d(mask: np.ndarray, spacing: tuple[float, float, float],
     points = candidates * np.asarray(spacing, dtype=float)
     if len(points) == 1:
         return 0.0
-    planes, starts = np.unique(candidates[:, 0], return_index=True)
+    starts = np.flatnonzero(np.diff(candidates[:, 0], prepend=-1.0))  # planes are ≥ −0.5
     stops = np.append(starts[1:], len(points))
+    planes = candidates[starts, 0]
     bound = _plane_pair_bounds(points, planes * float(spacing[0]), starts, stops)
-    best = _seed_distance(points)
+    best = 0.0
     while True:
         a, b = divmod(int(np.argmax(bound)), len(planes))
         if bound[a, b] < best:
@@ -276,18 +277,6 @@ def _plane_pair_bounds(points: np.ndarray, z: np.ndarray, starts: np.ndarray, st
     bound = bound * (1.0 + 1e-9) + 1e-9
     bound[np.tril_indices(len(z), -1)] = -np.inf
     return bound
-
-
-def _seed_distance(points: np.ndarray) -> float:
-    """A squared distance between two of the points, near the largest (farthest-point walk)."""
-    p = points[int(np.argmax(((points - points.mean(axis=0)) ** 2).sum(axis=1)))]
-    best = 0.0
-    for _ in range(3):
-        d = ((points - p) ** 2).sum(axis=1)
-        far = int(np.argmax(d))
-        best = max(best, float(d[far]))
-        p = points[far]
-    return best
 
 
 def hull_candidates_3d(mask: np.ndarray, slice_candidates: np.ndarray | None = None,
