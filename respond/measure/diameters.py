@@ -41,6 +41,19 @@ class FarthestPair:
     p2: np.ndarray
 
 
+def padded_array(array: np.ndarray, value=0, *, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    """``array`` with one element of ``value`` added at both ends of each axis of ``axes`` (default all).
+
+    ``np.pad(array, 1, constant_values=value)`` without its per-call overhead
+    (it is called several times for every lesion).
+    """
+    axes = tuple(range(array.ndim)) if axes is None else axes
+    shape = tuple(n + 2 if a in axes else n for a, n in enumerate(array.shape))
+    out = np.full(shape, value, dtype=array.dtype)
+    out[tuple(slice(1, -1) if a in axes else slice(None) for a in range(array.ndim))] = array
+    return out
+
+
 def boundary_midpoints(
     mask: np.ndarray, spacing: tuple[float, ...], *, axes: tuple[int, ...] | None = None
 ) -> np.ndarray:
@@ -56,7 +69,7 @@ def boundary_midpoints(
     vertices of every slice (``a0`` is then the integer slice index × spacing0).
     """
     mask = np.asarray(mask, dtype=bool)
-    padded = np.pad(mask, 1)
+    padded = padded_array(mask)
     spacing_arr = np.asarray(spacing, dtype=float)
     parts = []
     for axis in range(mask.ndim) if axes is None else axes:
@@ -344,9 +357,7 @@ def _between_rows(first: np.ndarray, last: np.ndarray, axis: int):
     same i (side −1): then every crossing lies strictly inside the hull of
     the two rows' ends, and is no hull vertex (nor needed by the chains).
     """
-    pad = [(0, 0), (0, 0)]
-    pad[axis] = (1, 1)
-    f, l = np.pad(first, pad, constant_values=_EMPTY), np.pad(last, pad, constant_values=-_EMPTY)
+    f, l = padded_array(first, _EMPTY, axes=(axis,)), padded_array(last, -_EMPTY, axes=(axis,))
     before = tuple(slice(0, -1) if a == axis else slice(None) for a in range(2))
     after = tuple(slice(1, None) if a == axis else slice(None) for a in range(2))
     kf, jf = np.nonzero(f[before] != f[after])
@@ -463,7 +474,7 @@ _CUBE_VOLUME_48: Final = np.array([
 
 def cube_configurations(mask: np.ndarray) -> np.ndarray:
     """How many marching cubes of the zero-padded 3D mask have each corner configuration (256 counts)."""
-    padded = np.pad(np.asarray(mask, dtype=bool), 1).view(np.uint8)
+    padded = padded_array(np.asarray(mask, dtype=bool)).view(np.uint8)
     pairs = padded[:, :, :-1] | (padded[:, :, 1:] << 1)  # bits di
     quads = pairs[:, :-1] | (pairs[:, 1:] << 2)  # bits 2*dj + di
     cubes = quads[:-1] | (quads[1:] << 4)  # bits 4*dk + 2*dj + di

@@ -29,6 +29,7 @@ from respond.measure.diameters import (
     diameter_3d,
     group_diameter_bounds,
     mesh_volume_mm3,
+    padded_array,
     perpendicular_chord,
     row_extents,
     slice_hull_candidates,
@@ -189,7 +190,7 @@ def _short_axis(slice_mask: np.ndarray, spacing_rc: tuple[float, float], ld: Far
     """Longest chord perpendicular to the long axis on the LD slice (mm, in-plane frame)."""
     from skimage.measure import find_contours
 
-    padded = np.pad(slice_mask.astype(np.float32), 1)
+    padded = padded_array(slice_mask.astype(np.float32))
     contours = [(c - 1.0) * np.asarray(spacing_rc) for c in find_contours(padded, 0.5)]
     return perpendicular_chord(contours, ld.p1, ld.p2)
 
