@@ -61,31 +61,16 @@ def measure_mask(
         (overlapping segments stay separate lesions); its id is the segment's
         TrackingID, else SegmentLabel, else number, and the rows get
         ``segment_number, segment_label, tracking_id, tracking_uid`` columns.
-        FRACTIONAL segments are binarised at ``fractional_threshold`` of the
-        maximum fractional value (default
-        :data:`respond.io.dicom.FRACTIONAL_THRESHOLD` = 0.5). With ``image``
-        the SEG's frames must lie on the image grid (never resampled).
     image:
         The image the mask was drawn on (optional). Its grid must match the
         mask's within ``geometry_atol`` mm (else
         :class:`~respond.errors.GeometryMismatchError`), unless
         ``allow_resample_mask`` resamples the mask onto it by nearest neighbour.
-    lesions:
-        ``"components"``: each connected component (``connectivity`` 6, 18 or
-        26) of a binary mask is a lesion, ids ``"1"``, ``"2"``, … in raster
-        order. ``"labels"``: each label value is a lesion, id = the value.
-    label:
-        Only use this label value of the mask (segment number of a SEG). It
-        must be a value the mask holds (a non-empty mask without it is refused
-        with the values it holds, code ``mask.label_absent``); 0 (background)
-        is refused.
-    geometry_atol:
-        Tolerance (mm) of the image/mask grid check; must be finite and ≥ 0.
-    allow_uneven_slices:
-        Accept a DICOM series ``image`` (or mask) with missing slices, placed
-        at their true positions (see :mod:`respond.io.dicom`).
     organ, patient_id, date:
         Copied into every row, so that the table feeds ``respond evaluate``.
+    lesions, connectivity, label, geometry_atol, axial_tolerance_deg, allow_*, fractional_threshold:
+        The fields of :class:`MeasureOptions`, documented there (lesion
+        convention, label choice, tolerances, SEG binarisation).
 
     Returns
     -------

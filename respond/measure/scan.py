@@ -35,11 +35,26 @@ _SHOWN_VALUES = 5
 class MeasureOptions:
     """How a mask is turned into lesions and checked against its image (see :func:`measure_scan`).
 
-    ``lesions``: ``"components"`` (each connected component of a binary mask,
-    ``connectivity`` 6, 18 or 26) or ``"labels"`` (each label value).
-    ``label``: only this label value (segment number of a SEG); it must be
-    present in a non-empty mask, and 0 (background) is refused.
-    ``geometry_atol``: mm tolerance between image and mask grids (finite, ≥ 0).
+    ``lesions``: ``"components"``: each connected component (``connectivity``
+    6, 18 or 26) of a binary mask is a lesion, ids ``"1"``, ``"2"``, … in
+    raster order. ``"labels"``: each label value is a lesion, id = the value.
+    (In a DICOM SEG each segment is one lesion whatever ``lesions`` says.)
+    ``label``: only use this label value of the mask (segment number of a
+    SEG). It must be a value the mask holds (a non-empty mask without it is
+    refused with the values it holds, code ``mask.label_absent``); 0
+    (background) is refused.
+    ``geometry_atol``: tolerance (mm) of the image/mask grid check; must be
+    finite and ≥ 0. ``axial_tolerance_deg``: see
+    :data:`respond.measure.axial.AXIAL_TOLERANCE_DEG`.
+    ``allow_resample_mask``: resample a mask whose grid differs from the
+    image's onto it (nearest neighbour) instead of refusing it.
+    ``allow_float_mask``: accept a float mask holding whole numbers.
+    ``allow_uneven_slices``: accept a DICOM series ``image`` (or mask) with
+    missing slices, placed at their true positions (see :mod:`respond.io.dicom`).
+    ``fractional_threshold``: FRACTIONAL SEG segments are binarised at this
+    fraction of the maximum fractional value (default
+    :data:`respond.io.dicom.FRACTIONAL_THRESHOLD` = 0.5). With an image, a
+    SEG's frames must lie on the image grid (never resampled).
     """
 
     lesions: LesionMode = "components"
