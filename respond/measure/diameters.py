@@ -113,11 +113,6 @@ def _extremes_along_line(points: np.ndarray) -> np.ndarray:
     return np.array([int(np.argmin(t)), int(np.argmax(t))])
 
 
-def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
-    """z of (a − o) × (b − o): twice the signed area of triangle o, a, b."""
-    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-
-
 def farthest_pair_2d(points: np.ndarray) -> FarthestPair:
     """Farthest pair of 2D points (mm): convex hull, then rotating calipers.
 
@@ -128,31 +123,44 @@ def farthest_pair_2d(points: np.ndarray) -> FarthestPair:
     if len(points) == 0:
         raise ValueError("no points")
     hull_array = points[convex_hull_2d(points)]
-    hull = [(float(x), float(y)) for x, y in hull_array]  # plain floats: the loop below is scalar work
+    hull = hull_array.tolist()  # plain floats: the calipers are scalar work
     n = len(hull)
     if n == 1:
         return FarthestPair(0.0, hull_array[0].copy(), hull_array[0].copy())
     if n == 2:
         return FarthestPair(math.dist(hull[0], hull[1]), hull_array[0].copy(), hull_array[1].copy())
+    best, (a, b) = _rotating_calipers(hull)
+    return FarthestPair(math.sqrt(best), hull_array[a].copy(), hull_array[b].copy())
+
+
+def _rotating_calipers(hull: list[list[float]]) -> tuple[float, tuple[int, int]]:
+    """Largest squared distance between vertices of a convex polygon (counter-clockwise, ≥ 3) and its pair.
+
+    For each edge (i, i+1) the antipodal vertex j advances while the cross
+    product (i+1 − i) × (j − i), twice the area of triangle i, i+1, j, grows;
+    the pairs of the edge's ends with j and j+1 (edges parallel to it) are checked.
+    """
+    n = len(hull)
     best, pair = -1.0, (0, 0)
     j = 1
     for i in range(n):
         i_next = (i + 1) % n
-        # Advance the antipodal vertex while it moves farther from edge (i, i_next).
+        (ox, oy), (ax, ay) = hull[i], hull[i_next]
+        ex, ey = ax - ox, ay - oy
         for _ in range(n):
             j_next = (j + 1) % n
-            if _cross(hull[i], hull[i_next], hull[j_next]) > _cross(hull[i], hull[i_next], hull[j]):
+            (bx, by), (cx, cy) = hull[j_next], hull[j]
+            if ex * (by - oy) - ey * (bx - ox) > ex * (cy - oy) - ey * (cx - ox):
                 j = j_next
             else:
                 break
-        # Check the antipodal candidates, including j+1 for edges parallel to (i, i_next).
-        for a in (i, i_next):
-            for b in (j, (j + 1) % n):
-                dx, dy = hull[a][0] - hull[b][0], hull[a][1] - hull[b][1]
+        for p in (i, i_next):
+            for q in (j, (j + 1) % n):
+                dx, dy = hull[p][0] - hull[q][0], hull[p][1] - hull[q][1]
                 d = dx * dx + dy * dy
                 if d > best:
-                    best, pair = d, (a, b)
-    return FarthestPair(math.sqrt(best), hull_array[pair[0]].copy(), hull_array[pair[1]].copy())
+                    best, pair = d, (p, q)
+    return best, pair
 
 
 #: Directions (evenly spaced over 180°) whose extents bound every slice's diameter before the exact search.

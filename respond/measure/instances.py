@@ -246,15 +246,30 @@ def _components(inside: np.ndarray, box: tuple[slice, ...], connectivity: int):
         first = np.unravel_index(int(np.argmax(inside)), inside.shape)
         return [(tuple(int(f) + o for f, o in zip(first, offset)), box, np.ascontiguousarray(inside))]
     out = []
-    for n, sub in enumerate(ndimage.find_objects(numbered, max_label=count), start=1):
-        if sub is None:
-            continue
-        mask = numbered[sub] == n
+    for sub, mask in _component_boxes(numbered, count):
         first = np.unravel_index(int(np.argmax(mask)), mask.shape)
         shifted = tuple(slice(s.start + o, s.stop + o) for s, o in zip(sub, offset))
         key = tuple(int(f) + s.start for f, s in zip(first, shifted))
         out.append((key, shifted, mask))
     return out
+
+
+#: Up to this many components in a region, each one's box comes from its own mask (one comparison
+#: and three projections each); beyond, from one ``scipy.ndimage.find_objects`` scan.
+_FEW_COMPONENTS: Final = 8
+
+
+def _component_boxes(numbered: np.ndarray, count: int):
+    """(box, boolean mask cropped to it) of components 1 … ``count`` of a labelled array, in order."""
+    if count <= _FEW_COMPONENTS:
+        for n in range(1, count + 1):
+            alone = numbered == n
+            box = nonzero_box(alone)
+            yield box, np.ascontiguousarray(alone[box])
+        return
+    for n, sub in enumerate(ndimage.find_objects(numbered, max_label=count), start=1):
+        if sub is not None:
+            yield sub, numbered[sub] == n
 
 
 def _refuse_multilabel(labels: np.ndarray, file: str | None) -> None:
