@@ -277,7 +277,7 @@ def diameter_3d(mask: np.ndarray, spacing: tuple[float, float, float],
         a, b = divmod(int(np.argmax(bound)), len(planes))
         if bound[a, b] < best:
             break
-        bound[a, b] = -np.inf
+        bound[a, b] = bound[b, a] = -np.inf  # each pair once
         best = max(best, float(cdist(points[starts[a] : stops[a]], points[starts[b] : stops[b]], "sqeuclidean").max()))
     return float(np.sqrt(best))
 
@@ -286,18 +286,18 @@ def _plane_pair_bounds(points: np.ndarray, z: np.ndarray, starts: np.ndarray, st
     """Upper bounds (mm², with a margin) of the squared distance between the points of two planes.
 
     ``points`` (mm) are grouped by plane (``starts``/``stops``), the planes at
-    heights ``z`` (mm). Entry (a, b), a ≤ b, bounds planes a and b; the lower
-    triangle is −inf (each pair once).
+    heights ``z`` (mm); entry (a, b) bounds planes a and b (symmetric).
     """
-    in_plane = points[:, 1:]
-    centres = (np.minimum.reduceat(in_plane, starts) + np.maximum.reduceat(in_plane, starts)) / 2.0
+    rows, cols = points[:, 1], points[:, 2]
+    centre_r = (np.minimum.reduceat(rows, starts) + np.maximum.reduceat(rows, starts)) / 2.0
+    centre_c = (np.minimum.reduceat(cols, starts) + np.maximum.reduceat(cols, starts)) / 2.0
     plane_of_point = np.repeat(np.arange(len(starts)), stops - starts)
-    radii = np.sqrt(np.maximum.reduceat(((in_plane - centres[plane_of_point]) ** 2).sum(axis=1), starts))
-    gap = np.sqrt(((centres[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2))
-    bound = (z[:, None] - z[None, :]) ** 2 + (gap + radii[:, None] + radii[None, :]) ** 2
-    bound = bound * (1.0 + 1e-9) + 1e-9
-    bound[np.tril_indices(len(z), -1)] = -np.inf
-    return bound
+    dr, dc = rows - centre_r[plane_of_point], cols - centre_c[plane_of_point]
+    radii = np.sqrt(np.maximum.reduceat(dr * dr + dc * dc, starts))
+    gr, gc = centre_r[:, None] - centre_r[None, :], centre_c[:, None] - centre_c[None, :]
+    reach = np.sqrt(gr * gr + gc * gc) + radii[:, None] + radii[None, :]
+    dz = z[:, None] - z[None, :]
+    return (dz * dz + reach * reach) * (1.0 + 1e-9) + 1e-9
 
 
 def hull_candidates_3d(mask: np.ndarray, slice_candidates: np.ndarray | None = None,

@@ -160,13 +160,13 @@ def _longest_slices(stack: AxialStack, candidates: np.ndarray) -> dict[int, floa
     the bounds screen the slices, the exact farthest pair of the candidates
     (differences, as :func:`farthest_pair_2d` computes them) decides.
     """
-    order = np.argsort(candidates[:, 0], kind="stable")
-    slices, starts = np.unique(candidates[order, 0], return_index=True)
-    points = candidates[order, 1:] * np.asarray(stack.spacing_rc)
+    candidates = candidates[np.argsort(candidates[:, 0], kind="stable")]
+    starts = np.flatnonzero(np.diff(candidates[:, 0], prepend=-1.0))
+    stops = np.append(starts[1:], len(candidates))
+    points = candidates[:, 1:] * np.asarray(stack.spacing_rc)
     lower, upper = group_diameter_bounds(points, starts)
-    groups = np.split(points, starts[1:])
-    exact = {int(s): _largest_distance(groups[n]) for n, s in enumerate(slices)
-             if upper[n] >= lower.max() - TIE_ATOL_MM}
+    exact = {int(candidates[starts[n], 0]): _largest_distance(points[starts[n] : stops[n]])
+             for n in np.flatnonzero(upper >= lower.max() - TIE_ATOL_MM)}
     longest = max(exact.values())
     # Twice the tolerance: every slice that the choice among ties could reach (lengths within
     # the tolerance of one another, chained), never fewer than the search over every slice sees.
