@@ -20,7 +20,6 @@ KNOWN_LONG = {
     "pipeline/evaluate.py:evaluate",
     "endpoints/local_control.py:_follow",
     "measure/__init__.py:measure_mask",  # measure_scan (issue 11, measure)
-    "registration/rigid.py:register_to_baseline",
 }
 
 
