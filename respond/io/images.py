@@ -21,7 +21,9 @@ import SimpleITK as sitk
 
 from respond.errors import GeometryError, ImageFileError
 from respond.io.dicom import is_dicom_seg, read_series, series_layout
-from respond.io.files import MAX_IMAGE_BYTES, SUPPORTED_SUFFIXES, check_file, itk_reason  # noqa: F401 (re-exported)
+from respond.io.files import (  # noqa: F401 (itk_reason re-exported)
+    MAX_IMAGE_BYTES, SUPPORTED_SUFFIXES, check_file, itk_read_error, itk_reason,
+)
 from respond.io.geometry import (  # noqa: F401 (the grid names are re-exported for existing callers)
     DIRECTION_ATOL,
     GEOMETRY_ATOL_MM,
@@ -98,11 +100,8 @@ def _read_header(path: Path, *, allow_non_orthonormal: bool, allow_uneven_slices
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
-        raise ImageFileError(
-            f"cannot read the image header ({itk_reason(exc)}); is the file damaged or of another format?",
-            code="image.unreadable",
-            file=str(path),
-        ) from exc
+        raise itk_read_error(exc, path, "the image header", "is the file damaged or of another format?",
+                             code="image.unreadable") from exc
     size = tuple(int(s) for s in reader.GetSize())
     if len(size) != 3 and not path.is_dir():
         raise GeometryError(
@@ -180,11 +179,8 @@ def _read_voxels(path: Path, *, allow_uneven_slices: bool) -> sitk.Image:
             return read_series(path, allow_uneven_slices=allow_uneven_slices)
         return sitk.ReadImage(str(path))
     except RuntimeError as exc:
-        raise ImageFileError(
-            f"cannot read the voxels ({itk_reason(exc)}); could the file be truncated or damaged?",
-            code="image.truncated",
-            file=str(path),
-        ) from exc
+        raise itk_read_error(exc, path, "the voxels", "could the file be truncated or damaged?",
+                             code="image.truncated") from exc
 
 
 def qform_sform_disagreement_mm(image: sitk.Image) -> float:
