@@ -41,12 +41,12 @@ from respond.registration import (
 )
 from respond.tables import FAILURES, LESIONS, MATCHES, REGISTRATIONS, SCANS, WARNINGS
 from respond.tracking import (
-    EMPTY_BASELINE_CHOICES,
     TRACK_COLUMNS,
     Link,
     Manifest,
     MatchLimits,
     SeriesTracker,
+    check_empty_baseline,
     check_link_dates,
     check_link_labels,
     check_link_patients,
@@ -156,9 +156,7 @@ class SeriesOptions:
     empty_baseline: str = "assess"
 
     def __post_init__(self) -> None:
-        if self.empty_baseline not in EMPTY_BASELINE_CHOICES:
-            raise ValueError(f"empty_baseline must be one of {', '.join(EMPTY_BASELINE_CHOICES)}, "
-                             f"got {self.empty_baseline!r}")
+        check_empty_baseline(self.empty_baseline)
         check_lesions_and_transform(self.lesions, self.transform)
 
 
