@@ -65,8 +65,3 @@ def itk_reason(exc: Exception) -> str:
     """The last meaningful line of an ITK exception message."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[-1] if lines else type(exc).__name__
-
-
-def itk_read_error(exc: Exception, path: Path, what: str, hint: str, *, code: str) -> ImageFileError:
-    """The error for an ITK reader that failed on ``path``: ``cannot read WHAT (ITK's reason); HINT``."""
-    return ImageFileError(f"cannot read {what} ({itk_reason(exc)}); {hint}", code=code, file=str(path))
