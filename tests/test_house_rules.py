@@ -19,13 +19,6 @@ KNOWN_LONG = {
     "criteria/timeline.py:_call_visit",
     "pipeline/evaluate.py:evaluate",
     "endpoints/local_control.py:_follow",
-    "io/lesion_table.py:read_lesion_table",
-    "io/sdtm.py:read_sdtm",
-    "io/sdtm.py:build_sdtm",
-    "registration/rigid.py:register_to_baseline",
-    "report/plots.py:swimmer",
-    "testing/dicom.py:write_dicom_series",
-    "testing/dicom.py:write_dicom_seg",
 }
 
 
