@@ -12,13 +12,6 @@ REASON = "# long:"
 #: Functions over the limit when the rule was introduced (issue 11), each to be split by its package's owner;
 #: a function listed here that is fixed simply drops out. Never add to this list: split, or state a reason.
 KNOWN_LONG = {
-    "criteria/patient.py:_assess_timepoints",
-    # Landed with the criteria purity work the same day (issue 11, criteria); to split.
-    "criteria/patient.py:assess_patient",
-    "criteria/timeline.py:assess_timepoints",
-    "criteria/timeline.py:_call_visit",
-    "pipeline/evaluate.py:evaluate",
-    "endpoints/local_control.py:_follow",
     "io/lesion_table.py:read_lesion_table",
     "io/sdtm.py:read_sdtm",
     "io/sdtm.py:build_sdtm",
