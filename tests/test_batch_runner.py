@@ -1,9 +1,13 @@
 """The batch runner: one process per patient; crashes, hangs and errors end as one failure each."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from respond.batch import Job, run_jobs
+from respond.batch import Job, forkserver, run_jobs
 
 F = "respond.testing.faults:"
 
@@ -53,3 +57,40 @@ def test_dask_executor_gives_the_same_outcomes():
     dask = run_jobs(jobs, workers=2, executor="dask", progress=False)
     assert [(o.patient_id, o.value, (o.failure or {}).get("error_code")) for o in local] == \
            [(o.patient_id, o.value, (o.failure or {}).get("error_code")) for o in dask]
+
+
+linux_only = pytest.mark.skipif(not forkserver.available(), reason="patients are forked from a server on Linux only")
+
+
+@linux_only
+def test_patients_are_forked_from_one_server_with_the_worker_settings():
+    out = run_jobs(_jobs(("A", "process_facts", {}), ("B", "process_facts", {})), workers=2, progress=False)
+    parents = {o.value["parent_pid"] for o in out}
+    assert len(parents) == 1 and os.getpid() not in parents  # both forked by the same start-up server
+    assert [o.value["itk_threads"] for o in out] == [1, 1]  # the batch's ITK thread cap reached the fork
+
+
+@linux_only
+def test_a_lost_server_costs_no_patient():
+    jobs = _jobs(("A", "kill_parent", {"x": 1}), ("B", "echo", {"x": 2}), ("C", "process_facts", {}))
+    out = run_jobs(jobs, workers=1, timeout_s=60, progress=False)
+    assert out[0].value == {"patient_id": "A", "x": 1} and out[1].value == {"patient_id": "B", "x": 2}
+    assert out[2].value["parent_pid"] == os.getpid()  # started afresh once the server was gone
+
+
+def test_costliest_patients_start_first_and_outcomes_keep_the_jobs_order():
+    jobs = [Job(pid, F + "process_facts", {}, key=f"k-{pid}", cost=cost) for pid, cost in (("A", 1), ("B", 3), ("C", 2))]
+    out = run_jobs(jobs, workers=1, progress=False)
+    assert [o.patient_id for o in out] == ["A", "B", "C"]
+    started = {o.patient_id: o.value["started"] for o in out}
+    assert started["B"] < started["C"] < started["A"]
+
+
+def test_a_script_without_a_main_guard_can_run_a_batch(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text("from respond.batch import Job, run_jobs\n"
+                      "out = run_jobs([Job('A', 'respond.testing.faults:echo', {'x': 1}, key='k')], progress=False)\n"
+                      "print(out[0].value)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "{'x': 1}"

@@ -122,8 +122,21 @@ def _jobs(manifest, options: dict[str, Any], transforms_dir: Path | None,
         key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
         payload = {"patient_id": pid, "scans": records, "options": options, "manifest": manifest.source,
                    "transforms_dir": None if transforms_dir is None else str(transforms_dir)}
-        jobs.append(Job(pid, PATIENT_JOB, payload, key))
+        jobs.append(Job(pid, PATIENT_JOB, payload, key, cost=sum(_bytes(r["image"] or r["mask"]) for r in records)))
     return jobs, hashes
+
+
+def _bytes(path: str) -> int:
+    """Size of a scan's file, or of the files directly in its DICOM folder, in bytes (0 when unreadable).
+
+    The cost by which the batch orders patients, largest first.
+    """
+    try:
+        if os.path.isdir(path):
+            return sum(entry.stat().st_size for entry in os.scandir(path) if entry.is_file())
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def assess(

@@ -35,3 +35,21 @@ def bad_file(payload: dict) -> None:
 def bug(payload: dict) -> None:
     """An unexpected exception."""
     return payload["missing"]
+
+
+def process_facts(payload: dict) -> dict:
+    """Facts of the process the job runs in: its parent's pid, ITK's default thread count, when it started.
+
+    ``started`` is ``time.monotonic()`` (system-wide on Linux, so comparable across processes).
+    """
+    import SimpleITK as sitk
+
+    return {"parent_pid": os.getppid(), "itk_threads": sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(),
+            "started": time.monotonic()}
+
+
+def kill_parent(payload: dict) -> dict:
+    """Kill the process that started this one (a lost start-up server), then finish normally."""
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(0.2)
+    return dict(payload)
