@@ -16,7 +16,6 @@ KNOWN_LONG = {
     "io/sdtm.py:read_sdtm",
     "io/sdtm.py:build_sdtm",
     "measure/__init__.py:measure_mask",  # measure_scan (issue 11, measure)
-    "registration/rigid.py:register_to_baseline",
     "report/plots.py:swimmer",
     "testing/dicom.py:write_dicom_series",
     "testing/dicom.py:write_dicom_seg",

@@ -108,6 +108,54 @@ def test_trailing_garbage_after_the_gzip_stream(tmp_path):
     assert info.value.code == "image.corrupt"
 
 
+def _flip_voxel_byte(raw: bytes) -> bytes:
+    """The same .nii.gz with the compressed byte 90 % of the way in flipped (inside the voxels' stream)."""
+    damaged = bytearray(raw)
+    damaged[int(len(damaged) * 0.9)] ^= 0x10
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_the_crc_is_checked_against_the_voxels_itk_read(tmp_path, endian):
+    # One decompression (ITK's) then the CRC-32 of the header bytes continued over the voxels,
+    # big-endian files included (ITK swaps their bytes; the CRC is of the bytes as stored).
+    array = np.random.default_rng(1).integers(-300, 300, size=(100, 100, 100)).astype(f"{endian}i2")  # 2 MB: ITK stops short of the trailer
+    image = nib.Nifti1Image(array, np.eye(4), nib.Nifti1Header(endianness=endian))
+    image.header.set_sform(np.eye(4), code=1)
+    path = tmp_path / "v.nii.gz"
+    nib.save(image, path)
+    assert np.array_equal(sitk.GetArrayFromImage(read_image(path)), array.astype("=i2").transpose(2, 1, 0))
+    bad = tmp_path / "bad.nii.gz"
+    bad.write_bytes(_flip_voxel_byte(path.read_bytes()))
+    with pytest.raises(ImageFileError, match="compressed data is damaged") as info:
+        read_image(bad)
+    assert info.value.code == "image.corrupt"
+    # Stored (level 0) deflate blocks: a flipped byte leaves a valid stream that ITK reads without a word
+    # as another voxel value; only the CRC-32 tells.
+    stored = tmp_path / "stored.nii.gz"
+    stored.write_bytes(_flip_voxel_byte(gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=0)))
+    with pytest.raises(ImageFileError, match="incorrect data check") as info:
+        read_image(stored)
+    assert info.value.code == "image.corrupt"
+
+
+def test_multi_member_and_scaled_files_are_verified_in_full_and_read(tmp_path):
+    # Where the trailer does not describe the whole stream (two gzip members) or ITK changed the values
+    # (scl_slope), the CRC shortcut does not apply: the stream is decompressed in full, then accepted.
+    raw = bytes(nifti_bytes(np.arange(6 * 7 * 5, dtype=np.int16).reshape(6, 7, 5)))
+    members = tmp_path / "members.nii.gz"
+    members.write_bytes(gzip.compress(raw[:400]) + gzip.compress(raw[400:]))
+    expected = np.arange(6 * 7 * 5, dtype=np.int16).reshape(6, 7, 5).transpose(2, 1, 0)
+    assert np.array_equal(sitk.GetArrayFromImage(read_image(members)), expected)
+    scaled = write(tmp_path / "scaled.nii.gz", patch(bytearray(raw), 112, "<2f", 2.0, 1.0))
+    assert np.array_equal(sitk.GetArrayFromImage(read_image(scaled)), 2.0 * expected + 1.0)
+    bad = tmp_path / "scaled_bad.nii.gz"
+    bad.write_bytes(_flip_voxel_byte(scaled.read_bytes()))
+    with pytest.raises(ImageFileError) as info:
+        read_image(bad)
+    assert info.value.code == "image.corrupt"
+
+
 # --------------------------------------------------------------------------- huge images
 
 

@@ -21,7 +21,7 @@ import SimpleITK as sitk
 
 from respond.errors import GeometryError, ImageFileError
 from respond.io.dicom import is_dicom_seg, read_series, series_layout
-from respond.io.files import MAX_IMAGE_BYTES, SUPPORTED_SUFFIXES, check_file, itk_reason  # noqa: F401 (re-exported)
+from respond.io.files import MAX_IMAGE_BYTES, SUPPORTED_SUFFIXES, check_file, file_suffix, itk_reason  # noqa: F401 (re-exported)
 from respond.io.geometry import (  # noqa: F401 (the grid names are re-exported for existing callers)
     DIRECTION_ATOL,
     GEOMETRY_ATOL_MM,
@@ -29,7 +29,7 @@ from respond.io.geometry import (  # noqa: F401 (the grid names are re-exported 
     Geometry,
     obliquity_deg,
 )
-from respond.io.nifti import QFORM_SFORM_KEY, is_nifti, read_nifti_header
+from respond.io.nifti import QFORM_SFORM_KEY, is_nifti, read_nifti_header, verify_gzip_stream, verify_gzip_voxels
 
 #: Largest image read, in voxels (2³¹: a 1024×1024×2048 grid). The header is checked against it
 #: before any voxel is read, so a damaged or hostile header claiming a huge grid fails fast
@@ -98,6 +98,8 @@ def _read_header(path: Path, *, allow_non_orthonormal: bool, allow_uneven_slices
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
+        if file_suffix(path) == ".nii.gz":
+            verify_gzip_stream(path)  # a damaged stream is said as such, not as ITK's failure
         raise ImageFileError(
             f"cannot read the image header ({itk_reason(exc)}); is the file damaged or of another format?",
             code="image.unreadable",
@@ -148,8 +150,9 @@ def read_image(source: ImageSource, *, allow_non_orthonormal: bool = False,
         check_loaded(source, None, allow_non_orthonormal=allow_non_orthonormal)
         return source
     path = Path(source)
+    # A .nii.gz's data is verified after ITK has read it (verify_gzip_voxels): one decompression, not two.
     header = _read_header(path, allow_non_orthonormal=allow_non_orthonormal,
-                          allow_uneven_slices=allow_uneven_slices, max_bytes=max_bytes, verify_data=True)
+                          allow_uneven_slices=allow_uneven_slices, max_bytes=max_bytes, verify_data=False)
     geometry = header.geometry
     if math.prod(geometry.size) > max_voxels:
         raise ImageFileError(
@@ -165,6 +168,7 @@ def read_image(source: ImageSource, *, allow_non_orthonormal: bool = False,
             file=str(path), value=header.components,
         )
     image = _read_voxels(path, allow_uneven_slices=allow_uneven_slices)
+    verify_gzip_voxels(path, sitk.GetArrayViewFromImage(image))
     if is_nifti(path):
         image.SetOrigin(geometry.origin)
         image.SetDirection(geometry.direction)
@@ -180,6 +184,8 @@ def _read_voxels(path: Path, *, allow_uneven_slices: bool) -> sitk.Image:
             return read_series(path, allow_uneven_slices=allow_uneven_slices)
         return sitk.ReadImage(str(path))
     except RuntimeError as exc:
+        if file_suffix(path) == ".nii.gz":
+            verify_gzip_stream(path)  # a damaged stream is said as such, not as ITK's failure
         raise ImageFileError(
             f"cannot read the voxels ({itk_reason(exc)}); could the file be truncated or damaged?",
             code="image.truncated",

@@ -317,6 +317,57 @@ def _gzip_stream_bytes(path: Path, *, limit: int) -> int:
     return total
 
 
+def verify_gzip_voxels(path: Path, voxels: np.ndarray) -> None:
+    """Check a ``.nii.gz`` against the voxels ITK read from it: the stored CRC-32 must match.
+
+    ITK does not check the gzip CRC, and reads a file with one flipped
+    compressed byte as silently different voxels. Decompressing the file a
+    second time to let zlib check it doubles the cost of a read; instead the
+    CRC-32 of the header bytes (up to ``vox_offset``, a few hundred bytes
+    decompressed) continued over ``voxels`` (the bytes ITK decompressed) is
+    compared with the trailer's. When that shortcut does not apply — ITK
+    scaled or byte-swapped the values, a multi-member stream, a mismatch —
+    the file is decompressed in full, and a damaged or truncated stream is
+    refused (``image.corrupt`` / ``image.truncated``) as before.
+    """
+    if file_suffix(path) != ".nii.gz":
+        return
+    header = raw_nifti_header(path)
+    offset = int(header["vox_offset"])
+    stored = header.get_data_dtype()
+    expected = offset + voxels.size * stored.itemsize
+    if _trailer_crc_matches(path, header, stored, offset, expected, voxels):
+        return
+    _gzip_stream_bytes(path, limit=expected)
+
+
+def verify_gzip_stream(path: Path) -> None:
+    """Decompress a gzip file in full (nothing kept): ``image.corrupt`` / ``image.truncated`` when it is damaged."""
+    _gzip_stream_bytes(path, limit=2**63)
+
+
+def _trailer_crc_matches(path: Path, header, stored: np.dtype, offset: int, expected: int,
+                         voxels: np.ndarray) -> bool:
+    """Whether the trailer's CRC-32 and size are those of the header bytes followed by ``voxels`` as stored."""
+    slope, inter = (float(header[k]) for k in ("scl_slope", "scl_inter"))
+    unscaled = (slope in (0.0, 1.0) or math.isnan(slope)) and (inter == 0.0 or math.isnan(inter))
+    if not unscaled or voxels.dtype != stored.newbyteorder("=") or not voxels.flags.c_contiguous:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(-8, os.SEEK_END)
+        trailer = handle.read(8)
+    crc, size = int.from_bytes(trailer[:4], "little"), int.from_bytes(trailer[4:], "little")
+    if size != expected % 2**32:
+        return False
+    try:
+        with gzip.open(path, "rb") as handle:
+            head = handle.read(offset)
+    except (OSError, EOFError, zlib.error):
+        return False
+    data = voxels if stored.isnative or stored.itemsize == 1 else voxels.byteswap()
+    return len(head) == offset and zlib.crc32(data, zlib.crc32(head)) == crc
+
+
 def nonfinite_voxel_count(path: Path) -> int:
     """Number of NaN or infinite voxels stored in a float NIfTI file (0 for integer data).
 

@@ -461,70 +461,100 @@ def register_to_baseline(
         raise ValueError(f"transform must be 'rigid' or 'affine', got {transform!r}")
     settings = settings or DEFAULT_SETTINGS
     started = time.perf_counter()
-    notes: list[str] = []
-    if fixed_image is not None and moving_image is not None:
-        method, metric = "image", "mattes_mi"
-        fixed_src, moving_src = fixed_image, moving_image
-    else:
-        if fixed_mask is None or moving_mask is None:
-            raise ValueError("without images, both masks are needed to align the scans")
-        if not _any(fixed_mask) or not _any(moving_mask):
-            return replace(identity_result(notes=(("no image and an empty mask: nothing to align on; "
-                                                   "scanner coordinates used as they are"),)),
-                           seconds=time.perf_counter() - started)
-        method, metric = "masks", "mean_squares_distance"
-        notes.append("images absent: aligned on the lesion masks' distance maps (lesions change between "
-                     "scans, so this is less reliable than image registration)")
-        if settings.mask_transform == "translation" or (
-                settings.mask_transform == "auto"
-                and min(_count_components(fixed_mask), _count_components(moving_mask)) < MIN_COMPONENTS_FOR_ROTATION):
-            transform = "translation"  # type: ignore[assignment]
-            notes.append(f"translation only: fewer than {MIN_COMPONENTS_FOR_ROTATION} lesions in a mask do not "
-                         "determine a rotation")
-        fixed_src, moving_src = _distance_map(fixed_mask), _distance_map(moving_mask)
-    levels = _levels(fixed_src, settings)
+    chosen = _alignment_sources(fixed_image, moving_image, fixed_mask, moving_mask, transform, settings)
+    if chosen is None:
+        return replace(identity_result(notes=(("no image and an empty mask: nothing to align on; "
+                                               "scanner coordinates used as they are"),)),
+                       seconds=time.perf_counter() - started)
     try:
-        method_ = settings.pyramid if method == "image" else "gaussian"
-        fixed_levels = _pyramid(fixed_src, levels, settings.threads, method_)
-        moving_levels = _pyramid(moving_src, levels, settings.threads, method_)
-        base: sitk.Transform = {"rigid": sitk.Euler3DTransform, "translation": lambda: sitk.TranslationTransform(3),
-                                "affine": lambda: sitk.AffineTransform(3)}[transform]()
-        if initial_transform is not None:
-            init = _initial_from(initial_transform, transform, _physical_centre(fixed_src))
-        elif method == "image":
-            init = sitk.CenteredTransformInitializer(
-                fixed_levels[0], moving_levels[0], base, sitk.CenteredTransformInitializerFilter.MOMENTS)
-            init = _as_single_transform(init)
-        else:
-            init = base
-            if transform != "translation":
-                init.SetCenter(_physical_centre(fixed_src))
-        if transform == "affine" and initial_transform is None:
-            # Rigid first: an affine started far from the solution shears instead of rotating.
-            rigid, *_ = _run_levels(fixed_levels[:-1] or fixed_levels, moving_levels[:-1] or moving_levels,
-                                    init if isinstance(init, sitk.Euler3DTransform) else sitk.Euler3DTransform(),
-                                    metric, settings)
-            init = _initial_from(rigid, "affine", _physical_centre(fixed_src))
-        # On masks the metric is ill-posed where lesions changed: a finest level that makes it worse is
-        # undone rather than failing the patient. On images a diverged metric stays a plausibility failure.
-        result_tx, initial_metric, final_metric, iterations, stop = _run_levels(
-            fixed_levels, moving_levels, init, metric, settings, keep_better=method == "masks")
+        result_tx, initial_metric, final_metric, iterations, stop = _optimise(chosen, settings, initial_transform)
     except RuntimeError as exc:
         raise RegistrationError(f"SimpleITK registration failed: {str(exc).strip().splitlines()[-1]}",
                                 code="registration.itk") from exc
     rotation, scale = rotation_and_scale(result_tx)
-    centre = _physical_centre(fixed_src)
+    centre = _physical_centre(chosen.fixed)
     translation = float(np.linalg.norm(np.asarray(result_tx.TransformPoint(centre)) - np.asarray(centre)))
     overlap = math.nan
     if fixed_mask is not None and moving_mask is not None:
         overlap = mask_dice(fixed_mask, moving_mask, result_tx)
     result = RegistrationResult(
-        transform=result_tx, kind=transform, method=method, metric=metric, initial_metric=initial_metric,
-        final_metric=final_metric, iterations=iterations, stop_condition=stop, rotation_deg=rotation,
-        translation_mm=translation, scale_deviation=scale if transform == "affine" else 0.0, overlap=overlap,
-        seconds=time.perf_counter() - started, notes=tuple(notes),
+        transform=result_tx, kind=chosen.kind, method=chosen.method, metric=chosen.metric,
+        initial_metric=initial_metric, final_metric=final_metric, iterations=iterations, stop_condition=stop,
+        rotation_deg=rotation, translation_mm=translation,
+        scale_deviation=scale if chosen.kind == "affine" else 0.0, overlap=overlap,
+        seconds=time.perf_counter() - started, notes=chosen.notes,
     )
     return replace(result, problems=_check(result, settings))
+
+
+@dataclass(frozen=True)
+class _Alignment:
+    """What is aligned and how: the images (or the masks' distance maps), the method, metric and transform kind."""
+
+    fixed: sitk.Image
+    moving: sitk.Image
+    method: str  # "image" or "masks"
+    metric: str  # "mattes_mi" or "mean_squares_distance"
+    kind: str  # "rigid", "affine" or "translation"
+    notes: tuple[str, ...] = ()
+
+
+def _alignment_sources(fixed_image: sitk.Image | None, moving_image: sitk.Image | None,
+                       fixed_mask: sitk.Image | None, moving_mask: sitk.Image | None, transform: str,
+                       settings: RegistrationSettings) -> _Alignment | None:
+    """The images when both are given, else the masks' distance maps; None when a mask is empty (nothing to align)."""
+    if fixed_image is not None and moving_image is not None:
+        return _Alignment(fixed_image, moving_image, "image", "mattes_mi", transform)
+    if fixed_mask is None or moving_mask is None:
+        raise ValueError("without images, both masks are needed to align the scans")
+    if not _any(fixed_mask) or not _any(moving_mask):
+        return None
+    notes = ["images absent: aligned on the lesion masks' distance maps (lesions change between "
+             "scans, so this is less reliable than image registration)"]
+    if settings.mask_transform == "translation" or (
+            settings.mask_transform == "auto"
+            and min(_count_components(fixed_mask), _count_components(moving_mask)) < MIN_COMPONENTS_FOR_ROTATION):
+        transform = "translation"
+        notes.append(f"translation only: fewer than {MIN_COMPONENTS_FOR_ROTATION} lesions in a mask do not "
+                     "determine a rotation")
+    return _Alignment(_distance_map(fixed_mask), _distance_map(moving_mask), "masks", "mean_squares_distance",
+                      transform, tuple(notes))
+
+
+def _optimise(chosen: _Alignment, settings: RegistrationSettings, initial_transform: sitk.Transform | None,
+              ) -> tuple[sitk.Transform, float, float, int, str]:
+    """Build the pyramids, start the transform and optimise it (see :func:`_run_levels` for the returned tuple)."""
+    levels = _levels(chosen.fixed, settings)
+    method_ = settings.pyramid if chosen.method == "image" else "gaussian"
+    fixed_levels = _pyramid(chosen.fixed, levels, settings.threads, method_)
+    moving_levels = _pyramid(chosen.moving, levels, settings.threads, method_)
+    init = _starting_transform(chosen, fixed_levels[0], moving_levels[0], initial_transform)
+    if chosen.kind == "affine" and initial_transform is None:
+        # Rigid first: an affine started far from the solution shears instead of rotating.
+        rigid, *_ = _run_levels(fixed_levels[:-1] or fixed_levels, moving_levels[:-1] or moving_levels,
+                                init if isinstance(init, sitk.Euler3DTransform) else sitk.Euler3DTransform(),
+                                chosen.metric, settings)
+        init = _initial_from(rigid, "affine", _physical_centre(chosen.fixed))
+    # On masks the metric is ill-posed where lesions changed: a finest level that makes it worse is
+    # undone rather than failing the patient. On images a diverged metric stays a plausibility failure.
+    return _run_levels(fixed_levels, moving_levels, init, chosen.metric, settings,
+                       keep_better=chosen.method == "masks")
+
+
+def _starting_transform(chosen: _Alignment, fixed_coarse: sitk.Image, moving_coarse: sitk.Image,
+                        initial_transform: sitk.Transform | None) -> sitk.Transform:
+    """The given start re-expressed as the kind, else image moments (images) or the identity about the centre."""
+    base: sitk.Transform = {"rigid": sitk.Euler3DTransform, "translation": lambda: sitk.TranslationTransform(3),
+                            "affine": lambda: sitk.AffineTransform(3)}[chosen.kind]()
+    if initial_transform is not None:
+        return _initial_from(initial_transform, chosen.kind, _physical_centre(chosen.fixed))
+    if chosen.method == "image":
+        init = sitk.CenteredTransformInitializer(
+            fixed_coarse, moving_coarse, base, sitk.CenteredTransformInitializerFilter.MOMENTS)
+        return _as_single_transform(init)
+    if chosen.kind != "translation":
+        base.SetCenter(_physical_centre(chosen.fixed))
+    return base
 
 
 def _count_components(mask: sitk.Image) -> int:
