@@ -448,6 +448,11 @@ def check_patient_ids(lesion_patients: Iterable[str], tables: dict[str, ReadResu
     return out
 
 
+#: Parsed columns of the lesion table, in the order they are written back (``role_<id>`` columns follow).
+_LESION_VALUES = ("date", "lesion_id", "organ", "longest_diameter_mm", "short_axis_mm", "n_slices",
+                  "volume_mm3", "status", "equivocal")
+
+
 def read_lesion_table(
     source: TableSource, *, node_organs: Iterable[str] = ("lymph_node",),
     criteria_ids: Iterable[str] | None = None,
@@ -468,56 +473,78 @@ def read_lesion_table(
     frame["patient_id"] = patient_ids(frame, name)
     role_columns = [c for c in frame.columns if c == "role" or c.startswith(ROLE_PREFIX)]
 
-    out: dict[str, list] = {k: [] for k in (
-        "date", "lesion_id", "organ", "longest_diameter_mm", "short_axis_mm", "n_slices",
-        "volume_mm3", "status", "equivocal", *role_columns)}
+    out: dict[str, list] = {k: [] for k in (*_LESION_VALUES, *role_columns)}
     for rec in frame.to_dict("records"):
-        pid, row = rec["patient_id"], rec["_row"]
-        out["date"].append(parser.date(pid, row, "date", rec["date"], required=True))
-        lesion = str(rec["lesion_id"]).strip()
-        if lesion == "" or lesion.lower() in MISSING_WORDS:
-            parser.fail(pid, row, "lesion_id", rec["lesion_id"],
-                        "lesion_id is blank or a missing-value marker (NaN, NA, None, ...)", "table.missing_lesion")
-        out["lesion_id"].append(lesion)
-        organ = normalise_organ(rec["organ"])
-        if organ == "" or organ in MISSING_WORDS:
-            parser.fail(pid, row, "organ", rec["organ"], "organ is blank or a missing-value marker; name the organ "
-                        "(e.g. brain, lung, lymph_node)", "table.missing_organ")
-        out["organ"].append(organ)
-        ld = parser.number(pid, row, "longest_diameter_mm", rec["longest_diameter_mm"])
-        sa = parser.number(pid, row, "short_axis_mm", rec.get("short_axis_mm", ""))
-        out["longest_diameter_mm"].append(ld)
-        out["short_axis_mm"].append(sa)
-        out["n_slices"].append(parser.number(pid, row, "n_slices", rec.get("n_slices", ""), integer=True))
-        out["volume_mm3"].append(parser.number(pid, row, "volume_mm3", rec.get("volume_mm3", "")))
-        status = parser.choice(pid, row, "status", rec.get("status", ""), LESION_STATUSES)
-        out["status"].append(status)
-        out["equivocal"].append(parser.boolean(pid, row, "equivocal", rec.get("equivocal", "")))
-        for column in role_columns:
-            out[column].append(parser.choice(pid, row, "role", rec.get(column, ""), LESION_ROLES))
-        if not math.isnan(ld) and not math.isnan(sa) and sa > ld + 1e-9:
-            parser.fail(pid, row, "short_axis_mm", rec["short_axis_mm"],
-                        f"short axis ({sa:g} mm) is longer than the longest diameter ({ld:g} mm)",
-                        "table.short_axis_too_long")
-        if organ in nodes and math.isnan(sa) and not math.isnan(ld) and ld > 0 and status in (None, "present", "progression"):
-            parser.fail(pid, row, "short_axis_mm", "",
-                        "lymph node without short axis: RECIST measures nodes by their short axis; "
-                        "give short_axis_mm (or status not_evaluated / too_small / absent)",
-                        "table.node_without_short_axis")
-        if status == "absent" and not math.isnan(ld) and ld > 0:
-            parser.fail(pid, row, "status", rec.get("status"),
-                        f"status 'absent' but longest diameter {ld:g} mm; fix one of them",
-                        "table.status_conflict")
-        if status == "present" and not math.isnan(ld) and ld == 0:
-            parser.fail(pid, row, "status", rec.get("status"),
-                        "status 'present' but longest diameter 0 mm (0 means disappeared); fix one of them",
-                        "table.status_conflict")
+        values = _parse_lesion_row(rec, parser, role_columns)
+        _check_lesion_row(rec, values, parser, nodes)
+        for key, value in values.items():
+            out[key].append(value)
     for key, values in out.items():
         frame[key] = values
     _parse_tracking_columns(frame, parser)
     check_duplicates(frame, ["patient_id", "date", "lesion_id"], parser)
     _check_lesion_consistency(frame, parser)
     return finish(frame, parser, name, warnings)
+
+
+def _parse_lesion_row(rec: dict[str, Any], parser: RowParser, role_columns: list[str]) -> dict[str, Any]:
+    """The parsed values of one lesion-table row (keys :data:`_LESION_VALUES`, then ``role_columns``).
+
+    Dates become :class:`datetime.date`, diameters (mm), slice counts and
+    volumes (mm³) float (NaN for a blank), status and roles lower-case
+    choices (None for a blank); each bad cell is recorded on ``parser``.
+    """
+    pid, row = rec["patient_id"], rec["_row"]
+    values: dict[str, Any] = {"date": parser.date(pid, row, "date", rec["date"], required=True)}
+    lesion = str(rec["lesion_id"]).strip()
+    if lesion == "" or lesion.lower() in MISSING_WORDS:
+        parser.fail(pid, row, "lesion_id", rec["lesion_id"],
+                    "lesion_id is blank or a missing-value marker (NaN, NA, None, ...)", "table.missing_lesion")
+    values["lesion_id"] = lesion
+    organ = normalise_organ(rec["organ"])
+    if organ == "" or organ in MISSING_WORDS:
+        parser.fail(pid, row, "organ", rec["organ"], "organ is blank or a missing-value marker; name the organ "
+                    "(e.g. brain, lung, lymph_node)", "table.missing_organ")
+    values["organ"] = organ
+    values["longest_diameter_mm"] = parser.number(pid, row, "longest_diameter_mm", rec["longest_diameter_mm"])
+    values["short_axis_mm"] = parser.number(pid, row, "short_axis_mm", rec.get("short_axis_mm", ""))
+    values["n_slices"] = parser.number(pid, row, "n_slices", rec.get("n_slices", ""), integer=True)
+    values["volume_mm3"] = parser.number(pid, row, "volume_mm3", rec.get("volume_mm3", ""))
+    values["status"] = parser.choice(pid, row, "status", rec.get("status", ""), LESION_STATUSES)
+    values["equivocal"] = parser.boolean(pid, row, "equivocal", rec.get("equivocal", ""))
+    for column in role_columns:
+        values[column] = parser.choice(pid, row, "role", rec.get(column, ""), LESION_ROLES)
+    return values
+
+
+def _check_lesion_row(rec: dict[str, Any], values: dict[str, Any], parser: RowParser, nodes: set[str]) -> None:
+    """Record the contradictions within one parsed row on ``parser``.
+
+    A short axis longer than the longest diameter (1e-9 mm tolerance); a
+    lymph node (organ in ``nodes``) measured, present or progressing without
+    a short axis; status ``absent`` with a diameter above 0 mm; status
+    ``present`` with a diameter of exactly 0 mm (0 means disappeared).
+    """
+    pid, row = rec["patient_id"], rec["_row"]
+    ld, sa, status = values["longest_diameter_mm"], values["short_axis_mm"], values["status"]
+    if not math.isnan(ld) and not math.isnan(sa) and sa > ld + 1e-9:
+        parser.fail(pid, row, "short_axis_mm", rec["short_axis_mm"],
+                    f"short axis ({sa:g} mm) is longer than the longest diameter ({ld:g} mm)",
+                    "table.short_axis_too_long")
+    if (values["organ"] in nodes and math.isnan(sa) and not math.isnan(ld) and ld > 0
+            and status in (None, "present", "progression")):
+        parser.fail(pid, row, "short_axis_mm", "",
+                    "lymph node without short axis: RECIST measures nodes by their short axis; "
+                    "give short_axis_mm (or status not_evaluated / too_small / absent)",
+                    "table.node_without_short_axis")
+    if status == "absent" and not math.isnan(ld) and ld > 0:
+        parser.fail(pid, row, "status", rec.get("status"),
+                    f"status 'absent' but longest diameter {ld:g} mm; fix one of them",
+                    "table.status_conflict")
+    if status == "present" and not math.isnan(ld) and ld == 0:
+        parser.fail(pid, row, "status", rec.get("status"),
+                    "status 'present' but longest diameter 0 mm (0 means disappeared); fix one of them",
+                    "table.status_conflict")
 
 
 def _blank(value: Any) -> bool:

@@ -172,14 +172,36 @@ def read_sdtm(
     if tu_frame.empty or tr_frame.empty:
         raise InputTableError(_why_no_lesions(tu_frame, tr_frame, evaluator), code="sdtm.no_lesions",
                               file=tu_file if tu_frame.empty else tr_file)
+    lesions_tu = _read_tu(tu_frame, problems, tu_file)
+    tu_has_evaluator = any(ev for (_, ev, _) in lesions_tu)
+    cells, dates = _read_tr(tr_frame, lesions_tu, tu_has_evaluator, problems, tr_file, evaluator)
+    ids = _stream_ids(cells)
+    frame = _lesion_frame(cells, dates, lesions_tu, tu_has_evaluator, ids)
+    failed = {e.patient_id for e in problems.errors}  # subjects: all their streams are excluded
+    subject_of = {stream_id: key[0] for key, stream_id in ids.items()}
+    frame = frame[~frame["patient_id"].map(lambda p: subject_of[p] in failed).astype(bool)]
+    if frame.empty and not problems.errors:
+        raise InputTableError(_why_no_lesions(tu_frame, tr_frame, evaluator), code="sdtm.no_lesions", file=tr_file)
+    recorded = read_recorded_responses(rs, ids) if rs is not None else None
+    return SdtmRead(lesions=frame.sort_values(["patient_id", "date", "lesion_id"]).reset_index(drop=True),
+                    recorded=recorded, failures=problems.errors, streams={v: k for k, v in ids.items()})
 
+
+def _read_tu(tu_frame: pd.DataFrame, problems: _Problems, file: str) -> dict[tuple[str, str, str], dict]:
+    """The lesions TU identifies, keyed by (subject, evaluator, ``TULNKID``).
+
+    Each value holds the lesion-table ``organ`` and ``role`` (None for a new
+    lesion), ``new`` and the TU ``_row``. An unknown ``TUSTRESC`` or a second
+    record that disagrees with the first is recorded on ``problems`` and skipped;
+    a repeated identical record is ignored.
+    """
     lesions_tu: dict[tuple[str, str, str], dict] = {}
     for rec in tu_frame.to_dict("records"):
         subject, link = rec["USUBJID"].strip(), rec["TULNKID"].strip()
         ident = rec["TUSTRESC"].strip().upper()
         if ident not in TU_ROLES:
             problems.add(f"unknown TUSTRESC '{rec['TUSTRESC']}'; expected TARGET, NON-TARGET or NEW",
-                         "sdtm.unknown_term", file=tu_file, subject=subject, row=rec["_row"], column="TUSTRESC",
+                         "sdtm.unknown_term", file=file, subject=subject, row=rec["_row"], column="TUSTRESC",
                          value=rec["TUSTRESC"])
             continue
         key, value = (subject, _evaluator(rec, "TU"), link), {
@@ -189,12 +211,23 @@ def read_sdtm(
                 k: v for k, v in value.items() if k != "_row"}:
             problems.add(f"lesion {link} has conflicting TU records (rows {earlier['_row']} and {rec['_row']}: "
                          f"{earlier['organ']}/{earlier['role'] or 'new'} vs {value['organ']}/{value['role'] or 'new'});"
-                         " keep one record per lesion", "sdtm.conflicting_records", file=tu_file, subject=subject,
+                         " keep one record per lesion", "sdtm.conflicting_records", file=file, subject=subject,
                          row=rec["_row"], column="TULNKID", value=link)
             continue
         lesions_tu.setdefault(key, value)
-    tu_has_evaluator = any(ev for (_, ev, _) in lesions_tu)
+    return lesions_tu
 
+
+def _read_tr(tr_frame: pd.DataFrame, lesions_tu: dict, tu_has_evaluator: bool, problems: _Problems, file: str,
+             evaluator: str | None) -> tuple[dict[tuple[str, str, str, str], dict], dict[tuple[str, str, str], list]]:
+    """The TR results per (subject, evaluator, visit key, lesion), and the scan dates per visit.
+
+    The visit key is ``VISITNUM``, or the ISO date without it. A cell holds
+    ``_row`` (its first TR row), ``_tests`` (test code → result and row),
+    ``_dates`` (its scan dates) and, as read, ``status``, ``equivocal`` and
+    the diameters in mm. Records of other evaluators and derived sums are
+    skipped; each faulty record is recorded on ``problems`` and skipped.
+    """
     cells: dict[tuple[str, str, str, str], dict] = {}  # (subject, evaluator, visit key, lesion) → values
     dates: dict[tuple[str, str, str], list[dt.date]] = {}
     for rec in tr_frame.to_dict("records"):
@@ -205,61 +238,98 @@ def read_sdtm(
         test = rec["TRTESTCD"].strip().upper()
         if test in IGNORED_TESTS:
             continue
-        if link == "":
-            problems.add(f"TR record {test} has a blank TRLNKID: the lesion it measures cannot be known; "
-                         "give TRLNKID (the TU record's TULNKID)", "sdtm.missing_link", file=tr_file,
-                         subject=subject, row=row, column="TRLNKID", value="")
-            continue
-        if test not in MEASUREMENT_TESTS and test != "TUMSTATE":
-            problems.add(f"unknown TRTESTCD '{rec['TRTESTCD']}'; respond reads LDIAM, LPERP, SAXIS and TUMSTATE",
-                         "sdtm.unknown_test", file=tr_file, subject=subject, row=row, column="TRTESTCD",
-                         value=rec["TRTESTCD"])
-            continue
-        tu_key = (subject, ev if tu_has_evaluator else "", link)
-        if tu_key not in lesions_tu:
-            problems.add(f"lesion {link} is in TR but has no TU record"
-                         + (f" for evaluator '{ev}'" if tu_has_evaluator and ev else ""),
-                         "sdtm.lesion_without_tu", file=tr_file, subject=subject, row=row, column="TRLNKID",
-                         value=link)
-            continue
-        date = _dtc_date(rec["TRDTC"])
+        date = _tr_date(rec, test, (subject, ev if tu_has_evaluator else "", link), lesions_tu, problems, file)
         if date is None:
-            what = "partial date" if re.match(r"^\d{4}(-\d{2})?$", rec["TRDTC"].strip()) else "date"
-            problems.add(f"{what} '{rec['TRDTC']}' in TRDTC: respond does not guess missing days or months",
-                         "sdtm.partial_date" if what == "partial date" else "sdtm.bad_date",
-                         file=tr_file, subject=subject, row=row, column="TRDTC", value=rec["TRDTC"])
             continue
         visit = str(rec.get("VISITNUM", "")).strip() or date.isoformat()
         dates.setdefault((subject, ev, visit), []).append(date)
         cell = cells.setdefault((subject, ev, visit, link), {"_row": row, "_tests": {}, "_dates": set()})
         cell["_dates"].add(date)
-        result = (str(rec.get("TRSTAT", "")).strip().upper(), rec["TRSTRESC"].strip().upper(),
-                  str(rec["TRSTRESN"]).strip(), str(rec.get("TRSTRESU", "")).strip().lower())
-        seen = cell["_tests"].get(test)
-        if seen is not None and seen[0] != result:
-            problems.add(f"lesion {link} has conflicting {test} records at visit {visit} (rows {seen[1]} and {row}); "
-                         "keep one record per lesion, test and visit", "sdtm.conflicting_records", file=tr_file,
-                         subject=subject, row=row, column="TRSTRESC", value=rec["TRSTRESC"])
-            continue
-        cell["_tests"][test] = (result, row)
-        if str(rec.get("TRSTAT", "")).strip().upper() == "NOT DONE":
-            cell["status"] = "not_evaluated"
-        elif test == "TUMSTATE":
-            state = rec["TRSTRESC"].strip().upper()
-            if state not in TUMOR_STATES:
-                problems.add(f"unknown TUMSTATE '{rec['TRSTRESC']}'; expected one of {', '.join(TUMOR_STATES)}",
-                             "sdtm.unknown_term", file=tr_file, subject=subject, row=row, column="TRSTRESC",
-                             value=rec["TRSTRESC"])
-                continue
-            cell["status"], cell["equivocal"] = TUMOR_STATES[state]
-        else:
-            _measurement(cell, test, rec, problems, tr_file, subject)
+        _tr_result(cell, rec, test, visit, problems, file)
+    return cells, dates
 
+
+def _tr_date(rec: dict, test: str, tu_key: tuple[str, str, str], lesions_tu: dict, problems: _Problems,
+             file: str) -> dt.date | None:
+    """The scan date of a TR measurement record, or None (recorded on ``problems``) when it cannot be used.
+
+    Refused: a blank ``TRLNKID``, an unknown test code, a lesion without a TU
+    record (``tu_key``: subject, evaluator when TU names evaluators, link id),
+    a partial or invalid ``TRDTC``.
+    """
+    subject, named_evaluator, link = tu_key
+    row = rec["_row"]
+    if link == "":
+        problems.add(f"TR record {test} has a blank TRLNKID: the lesion it measures cannot be known; "
+                     "give TRLNKID (the TU record's TULNKID)", "sdtm.missing_link", file=file,
+                     subject=subject, row=row, column="TRLNKID", value="")
+        return None
+    if test not in MEASUREMENT_TESTS and test != "TUMSTATE":
+        problems.add(f"unknown TRTESTCD '{rec['TRTESTCD']}'; respond reads LDIAM, LPERP, SAXIS and TUMSTATE",
+                     "sdtm.unknown_test", file=file, subject=subject, row=row, column="TRTESTCD",
+                     value=rec["TRTESTCD"])
+        return None
+    if tu_key not in lesions_tu:
+        problems.add(f"lesion {link} is in TR but has no TU record"
+                     + (f" for evaluator '{named_evaluator}'" if named_evaluator else ""),
+                     "sdtm.lesion_without_tu", file=file, subject=subject, row=row, column="TRLNKID",
+                     value=link)
+        return None
+    date = _dtc_date(rec["TRDTC"])
+    if date is None:
+        what = "partial date" if re.match(r"^\d{4}(-\d{2})?$", rec["TRDTC"].strip()) else "date"
+        problems.add(f"{what} '{rec['TRDTC']}' in TRDTC: respond does not guess missing days or months",
+                     "sdtm.partial_date" if what == "partial date" else "sdtm.bad_date",
+                     file=file, subject=subject, row=row, column="TRDTC", value=rec["TRDTC"])
+    return date
+
+
+def _tr_result(cell: dict, rec: dict, test: str, visit: str, problems: _Problems, file: str) -> None:
+    """Enter one TR result into its lesion's ``cell``: status (``TRSTAT = NOT DONE``, ``TUMSTATE``) or a
+    diameter (mm). A second record of the same test and visit that differs, or an unknown ``TUMSTATE``,
+    is recorded on ``problems`` instead."""
+    subject, link, row = rec["USUBJID"].strip(), rec["TRLNKID"].strip(), rec["_row"]
+    result = (str(rec.get("TRSTAT", "")).strip().upper(), rec["TRSTRESC"].strip().upper(),
+              str(rec["TRSTRESN"]).strip(), str(rec.get("TRSTRESU", "")).strip().lower())
+    seen = cell["_tests"].get(test)
+    if seen is not None and seen[0] != result:
+        problems.add(f"lesion {link} has conflicting {test} records at visit {visit} (rows {seen[1]} and {row}); "
+                     "keep one record per lesion, test and visit", "sdtm.conflicting_records", file=file,
+                     subject=subject, row=row, column="TRSTRESC", value=rec["TRSTRESC"])
+        return
+    cell["_tests"][test] = (result, row)
+    if str(rec.get("TRSTAT", "")).strip().upper() == "NOT DONE":
+        cell["status"] = "not_evaluated"
+    elif test == "TUMSTATE":
+        state = rec["TRSTRESC"].strip().upper()
+        if state not in TUMOR_STATES:
+            problems.add(f"unknown TUMSTATE '{rec['TRSTRESC']}'; expected one of {', '.join(TUMOR_STATES)}",
+                         "sdtm.unknown_term", file=file, subject=subject, row=row, column="TRSTRESC",
+                         value=rec["TRSTRESC"])
+            return
+        cell["status"], cell["equivocal"] = TUMOR_STATES[state]
+    else:
+        _measurement(cell, test, rec, problems, file, subject)
+
+
+def _stream_ids(cells: dict[tuple[str, str, str, str], dict]) -> dict[tuple[str, str], str]:
+    """Patient id per (subject, evaluator) stream: ``USUBJID``, or ``USUBJID/EVALUATOR`` when the subject
+    has several evaluators."""
     streams = sorted({(s, ev) for (s, ev, _, _) in cells})
     per_subject: dict[str, int] = {}
     for s, _ in streams:
         per_subject[s] = per_subject.get(s, 0) + 1
-    ids = {(s, ev): (f"{s}/{ev}" if per_subject[s] > 1 and ev else s) for s, ev in streams}
+    return {(s, ev): (f"{s}/{ev}" if per_subject[s] > 1 and ev else s) for s, ev in streams}
+
+
+#: Columns of the lesion table read from TU/TR (text cells, as a CSV lesion table holds them).
+_LESION_COLUMNS: Final = ("patient_id", "date", "lesion_id", "organ", "longest_diameter_mm", "short_axis_mm",
+                          "role", "status", "equivocal", "visitnum", "visit", "fragment_of")
+
+
+def _lesion_frame(cells: dict, dates: dict, lesions_tu: dict, tu_has_evaluator: bool,
+                  ids: dict[tuple[str, str], str]) -> pd.DataFrame:
+    """One lesion-table row per TR cell, in the order the cells were first read."""
     rows = []
     for (subject, ev, visit, link), cell in cells.items():
         tu_key = (subject, ev if tu_has_evaluator else "", link)
@@ -277,17 +347,7 @@ def read_sdtm(
             "visit": visit if has_visit else "",
             "fragment_of": _fragment_parent(link, tu_key, lesions_tu),
         })
-    failed = {e.patient_id for e in problems.errors}  # subjects: all their streams are excluded
-    subject_of = {stream_id: key[0] for key, stream_id in ids.items()}
-    frame = pd.DataFrame(rows, columns=["patient_id", "date", "lesion_id", "organ", "longest_diameter_mm",
-                                        "short_axis_mm", "role", "status", "equivocal", "visitnum", "visit",
-                                        "fragment_of"])
-    frame = frame[~frame["patient_id"].map(lambda p: subject_of[p] in failed).astype(bool)]
-    if frame.empty and not problems.errors:
-        raise InputTableError(_why_no_lesions(tu_frame, tr_frame, evaluator), code="sdtm.no_lesions", file=tr_file)
-    recorded = read_recorded_responses(rs, ids) if rs is not None else None
-    return SdtmRead(lesions=frame.sort_values(["patient_id", "date", "lesion_id"]).reset_index(drop=True),
-                    recorded=recorded, failures=problems.errors, streams={v: k for k, v in ids.items()})
+    return pd.DataFrame(rows, columns=list(_LESION_COLUMNS))
 
 
 def _is_date_key(visit: str) -> bool:
@@ -424,6 +484,16 @@ def _state(row) -> str:
 def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.DataFrame,
                best: pd.DataFrame, *, criteria: str, study_id: str) -> dict[str, pd.DataFrame]:
     """TU, TR and RS datasets of one criteria's assessment."""
+    role_of, organ_of = _roles_and_organs(lesions, targets, criteria)
+    visitnum = _visit_numbers(lesions)
+    return {"TU": _tu_dataset(role_of, organ_of, study_id),
+            "TR": _tr_dataset(lesions, role_of, visitnum, study_id),
+            "RS": _rs_dataset(timepoints, best, visitnum, criteria=criteria, study_id=study_id)}
+
+
+def _roles_and_organs(lesions: pd.DataFrame, targets: pd.DataFrame,
+                      criteria: str) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """Role and organ per (patient, lesion) under ``criteria``, fragments included."""
     roles = targets[targets["criteria"] == criteria]
     role_of = {(r.patient_id, r.lesion_id): r.role for r in roles.itertuples()}
     organ_of = {(r.patient_id, r.lesion_id): r.organ for r in roles.itertuples()}
@@ -435,8 +505,19 @@ def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.Data
             if isinstance(parent, str) and parent and (r.patient_id, parent) in role_of:
                 role_of.setdefault((r.patient_id, r.lesion_id), role_of[(r.patient_id, parent)])
                 organ_of.setdefault((r.patient_id, r.lesion_id), organ_of[(r.patient_id, parent)])
-    visitnum = _visit_numbers(lesions)
+    return role_of, organ_of
 
+
+def _numbered(rows: list[dict], domain: str) -> pd.DataFrame:
+    """The dataset of ``rows`` with its sequence number (``TUSEQ`` …, 1, 2, … per subject) as 4th variable."""
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame.insert(3, f"{domain}SEQ", frame.groupby("USUBJID").cumcount() + 1)
+    return frame
+
+
+def _tu_dataset(role_of: dict, organ_of: dict, study_id: str) -> pd.DataFrame:
+    """TU: one identification record (target / non-target / new) per lesion, with its location."""
     tu_rows = []
     for (pid, lid), role in sorted(role_of.items()):
         if role not in _ROLE_OUT:
@@ -446,10 +527,11 @@ def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.Data
                         "TUTESTCD": "TUMIDENT", "TUTEST": "Tumor Identification",
                         "TUORRES": _ROLE_OUT[role], "TUSTRESC": _ROLE_OUT[role],
                         "TULOC": "LYMPH NODE" if organ == "lymph_node" else organ.replace("_", " ").upper()})
-    tu = pd.DataFrame(tu_rows)
-    if len(tu):
-        tu.insert(3, "TUSEQ", tu.groupby("USUBJID").cumcount() + 1)
+    return _numbered(tu_rows, "TU")
 
+
+def _tr_dataset(lesions: pd.DataFrame, role_of: dict, visitnum: dict, study_id: str) -> pd.DataFrame:
+    """TR: per identified lesion and scan, LDIAM / LPERP (mm) when measured and the tumour state."""
     tr_rows = []
     for row in lesions.sort_values(["patient_id", "date", "lesion_id"]).to_dict("records"):
         pid, lid, date = row["patient_id"], row["lesion_id"], str(row["date"])
@@ -469,10 +551,12 @@ def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.Data
             state = "EQUIVOCAL"
         tr_rows.append({**common, "TRTESTCD": "TUMSTATE", "TRTEST": "Tumor State", "TRORRES": state,
                         "TRORRESU": "", "TRSTRESC": state, "TRSTRESN": None, "TRSTRESU": ""})
-    tr = pd.DataFrame(tr_rows)
-    if len(tr):
-        tr.insert(3, "TRSEQ", tr.groupby("USUBJID").cumcount() + 1)
+    return _numbered(tr_rows, "TR")
 
+
+def _rs_dataset(timepoints: pd.DataFrame, best: pd.DataFrame, visitnum: dict, *, criteria: str,
+                study_id: str) -> pd.DataFrame:
+    """RS: overall, target and non-target response per assessed visit, then the best overall response."""
     name = criteria.upper().replace("RECIST1.1", "RECIST 1.1")
     rs_rows = []
     for row in timepoints[timepoints["criteria"] == criteria].to_dict("records"):
@@ -490,11 +574,10 @@ def build_sdtm(lesions: pd.DataFrame, targets: pd.DataFrame, timepoints: pd.Data
                         "RSTEST": "Best Overall Response", "RSCAT": name, "RSORRES": row["best_overall_response"],
                         "RSSTRESC": row["best_overall_response"], "VISITNUM": None,
                         "RSDTC": str(row["best_response_date"] or "")})
-    rs = pd.DataFrame(rs_rows)
+    rs = _numbered(rs_rows, "RS")
     if len(rs):
-        rs.insert(3, "RSSEQ", rs.groupby("USUBJID").cumcount() + 1)
         rs["VISITNUM"] = rs["VISITNUM"].astype("Int64")
-    return {"TU": tu, "TR": tr, "RS": rs}
+    return rs
 
 
 def _rs_visit(visitnum: dict, row: dict):
