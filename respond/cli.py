@@ -13,8 +13,12 @@ from pathlib import Path
 import click
 
 from respond import __version__
-from respond.errors import EXIT_CANNOT_START, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, RespondError
+from respond.errors import (  # noqa: F401 (every exit code stays importable from respond.cli)
+    EXIT_CANNOT_START, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, RespondError,
+)
 from respond.io.paths import check_output_dir
+from respond.pipeline.command_options import criteria_options, treatments_option
+from respond.pipeline.console import fail_to_start, say_failed_patients
 
 
 
@@ -40,11 +44,6 @@ def main() -> None:
     """respond: tumour response assessment (RECIST 1.1, RANO-BM) from lesion tables and masks."""
 
 
-def _fail_to_start(exc: RespondError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(EXIT_CANNOT_START)
-
-
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path),
                 metavar="LESIONS.csv | --sdtm TU TR [RS]")
@@ -59,16 +58,11 @@ def _fail_to_start(exc: RespondError) -> None:
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table: patient_id, lesion_id, date, finding (tumor / radionecrosis / "
                    "pseudoprogression); overrides the imaging call of lesion local control.")
-@click.option("--treatments", type=click.Path(dir_okay=False, path_type=Path),
-              help="Treatments table (patient_id, lesion_id, date, total_dose_gy, fractions, technique, ...): "
-                   "with it, or with clinical columns in --patients, the study-outcome tables are written too.")
+@treatments_option
 @click.option("--scans", type=click.Path(dir_okay=False, path_type=Path),
               help="Scans table: patient_id, date, region (brain, chest, ... whole_body), optional visit and "
                    "lesion_count (0 = imaged, nothing found). Lesions in a region not imaged are not evaluated.")
-@click.option("--criteria", "criteria", multiple=True, metavar="ID",
-              help="Preset to apply (recist1.1, rano-bm); repeat for several. Default: both.")
-@click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Criteria YAML of a protocol variant; repeat for several.")
+@criteria_options
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
 @click.option("--report/--no-report", "make_report", default=False, show_default=True,
@@ -98,7 +92,7 @@ def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinic
         else:
             result = run(inputs[0], adjudications=adjudications, **options)
     except RespondError as exc:
-        _fail_to_start(exc)
+        fail_to_start(exc)
     paths = result.write(out)
     _print_summary(result)
     click.echo(f"results written to {out}/ ({', '.join(p.name for p in paths.values())})")
@@ -111,9 +105,7 @@ def evaluate(inputs: tuple[Path, ...], sdtm: bool, evaluator: str | None, clinic
         qc = result.extra["rs_comparison"]
         click.echo(f"recorded responses: {int(qc['agree'].sum())} of {len(qc)} visits agree "
                    f"(see {paths['rs_comparison']})")
-    if len(result.failures):
-        click.echo(f"{result.failures['patient_id'].nunique()} patient(s) could not be assessed: "
-                   f"see {paths['failures']}", err=True)
+    if say_failed_patients(result.failures, "could not be assessed", paths["failures"]):
         sys.exit(EXIT_SOME_FAILED)
 
 
@@ -135,7 +127,7 @@ def export_sdtm_command(run_dir: Path, out: Path, criteria: str, study_id: str, 
         paths = export_sdtm(run_dir, out, criteria=preset if preset in PRESET_IDS else criteria,
                             study_id=study_id, xpt=xpt)
     except RespondError as exc:
-        _fail_to_start(exc)
+        fail_to_start(exc)
     click.echo(f"SDTM written to {out}/ ({', '.join(p.name for p in paths.values())})")
 
 
@@ -145,12 +137,10 @@ def _write_outcomes(out: Path, result, patients: Path | None, treatments: Path |
     try:
         outcome = outcomes_after_run(out, result, patients=patients, treatments=treatments)
     except RespondError as exc:
-        _fail_to_start(exc)
+        fail_to_start(exc)
     if outcome is not None:
         click.echo(f"study outcomes written to {out}/ (indices, outcomes, cox, doses, cumulative_incidence)")
-        if len(outcome.failures):
-            click.echo(f"{outcome.failures['patient_id'].nunique()} patient(s) left out of the outcomes: see "
-                       f"{out / 'outcome_failures.csv'}", err=True)
+        say_failed_patients(outcome.failures, "left out of the outcomes", out / "outcome_failures.csv")
 
 
 def _print_summary(result) -> None:

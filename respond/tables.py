@@ -415,6 +415,19 @@ def fast_records(frame: pd.DataFrame) -> list[dict]:
     values = [frame[c].tolist() for c in columns]
     return [dict(zip(columns, row)) for row in zip(*values)]
 
+
+def records_by_patient(frame: pd.DataFrame | None) -> dict:
+    """Rows of ``frame`` as records (:func:`fast_records`) per ``patient_id``, in table order; empty for None.
+
+    One pass over the whole table: filtering it once per patient would be quadratic in patients.
+    """
+    out: dict = {}
+    if frame is None or frame.empty:
+        return out
+    for rec in fast_records(frame):
+        out.setdefault(rec["patient_id"], []).append(rec)
+    return out
+
 # --- Study outcomes (respond.outcomes) -------------------------------------------------------------
 
 #: Values of the patients table's ``sex`` column.

@@ -84,8 +84,6 @@ def _nan_followup(tr: list[str], rnd: random.Random) -> list[str]:
     return tr[:i] + [",".join(cells)] + tr[i + 1:]
 
 
-@pytest.mark.xfail(strict=False, reason="SDTM reader (criteria area): two conflicting TR records for one lesion and "
-                                        "visit are not refused (the last wins silently; found by RESPOND_FUZZ=long)")
 @fuzz_settings(15)
 @given(data=sdtm(), kind=st.sampled_from(["conflict", "blank_link", "nan_followup"]), seed=st.integers(0, 99))
 def test_conflicting_or_incomplete_records_are_never_silent(tmp_path, data, kind, seed):

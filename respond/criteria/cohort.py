@@ -18,7 +18,7 @@ from respond.config import Criteria
 from respond.criteria.patient import PatientAssessment, assess_patient
 from respond.criteria.visits import PatientVisits, patient_visits
 from respond.errors import RespondError
-from respond.tables import BEST_RESPONSE, TARGETS, TIMEPOINTS, WARNINGS, fast_records
+from respond.tables import BEST_RESPONSE, TARGETS, TIMEPOINTS, WARNINGS, records_by_patient
 
 
 
@@ -31,16 +31,6 @@ class CriteriaTables:
     targets: pd.DataFrame
     warnings: pd.DataFrame
     failures: list[RespondError] = field(default_factory=list)
-
-
-def _records_by_patient(frame: pd.DataFrame | None) -> dict[Any, list[dict]]:
-    """Rows of ``frame`` as records per patient id, converted once for the whole table."""
-    out: dict[Any, list[dict]] = {}
-    if frame is None or frame.empty:
-        return out
-    for rec in fast_records(frame):
-        out.setdefault(rec["patient_id"], []).append(rec)
-    return out
 
 
 def _by_patient(frame: pd.DataFrame | None, *, sort_by: str | None = None) -> dict[Any, pd.DataFrame]:
@@ -80,12 +70,12 @@ def apply_criteria(
     starts = dict(treatment_starts or {})
     skipped = set(skip)
     clinical_by_patient = _by_patient(clinical, sort_by="date")
-    scans_by_patient = _records_by_patient(scans)
+    scans_by_patient = records_by_patient(scans)
     adjudications_by_patient = _by_patient(adjudications)
     hashes = {c.id: c.short_hash for c in criteria}  # once per criteria, not once per output row
     rows: dict[str, list[dict]] = {"targets": [], "timepoints": [], "best_response": [], "warnings": []}
     failures: list[RespondError] = []
-    for pid, patient_rows in sorted(_records_by_patient(lesions).items(), key=lambda item: item[0]):
+    for pid, patient_rows in sorted(records_by_patient(lesions).items(), key=lambda item: item[0]):
         if pid in skipped:
             continue
         try:

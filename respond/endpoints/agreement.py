@@ -18,7 +18,7 @@ import math
 import pandas as pd
 
 from respond.config import Criteria
-from respond.tables import AGREEMENT, fast_records
+from respond.tables import AGREEMENT, records_by_patient
 
 #: Order of categories in the cross-table.
 CATEGORIES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
@@ -30,9 +30,8 @@ def compare(best_response: pd.DataFrame, criteria: list[Criteria], *, targets: p
     rows = []
     by = {c.id: {r["patient_id"]: r for r in best_response[best_response["criteria"] == c.id].to_dict("records")}
           for c in criteria}
-    # Split once by patient: filtering the whole tables per patient would be quadratic in patients.
-    targets_by = _split(targets)
-    timepoints_by = _split(timepoints)
+    targets_by = records_by_patient(targets)
+    timepoints_by = records_by_patient(timepoints)
     for a, b in itertools.combinations(criteria, 2):
         common = sorted(set(by[a.id]) & set(by[b.id]))
         for pid in common:
@@ -44,16 +43,6 @@ def compare(best_response: pd.DataFrame, criteria: list[Criteria], *, targets: p
                          "response_a": ra["best_overall_response"], "response_b": rb["best_overall_response"],
                          "agree": bool(agree), "reason": reason})
     return pd.DataFrame(rows, columns=AGREEMENT.names)
-
-
-def _split(frame: pd.DataFrame | None) -> dict[str, list[dict]]:
-    """Records of ``frame`` per patient id (one pass over the table)."""
-    out: dict[str, list[dict]] = {}
-    if frame is None or frame.empty:
-        return out
-    for rec in fast_records(frame):
-        out.setdefault(rec["patient_id"], []).append(rec)
-    return out
 
 
 def _lesions(targets: list[dict] | None, pid, cid, roles):

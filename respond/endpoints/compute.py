@@ -16,7 +16,7 @@ from respond.endpoints.rates import proportion
 from respond.endpoints.survival import DAYS_PER_MONTH, km, median_of, rate_at
 from respond.errors import InputTableError, RespondError, failure_row
 from respond.results import EndpointTables
-from respond.tables import EVENTS, FAILURES, SUMMARY, as_date, fast_records
+from respond.tables import EVENTS, FAILURES, SUMMARY, as_date, fast_records, records_by_patient
 
 
 class EndpointResult(EndpointTables):
@@ -99,7 +99,7 @@ def compute_endpoints(
     failures: list[dict] = []
     bad = _check_dates(best_response, timepoints, dates, sources.get("patients"), failures)
     rows: list[dict] = []
-    context = _Context(lesions=lesions, lesion_records=_records_by_patient(lesions), dates=dates, explicit=_treated_pairs(treated),
+    context = _Context(lesions=lesions, lesion_records=records_by_patient(lesions), dates=dates, explicit=_treated_pairs(treated),
                        findings=_findings(adjudications), source=sources.get("lesions"))
     for c in criteria:
         _criteria_events(c, timepoints, best_response, targets, context, rows, failures, bad)
@@ -157,8 +157,8 @@ def _criteria_events(c: Criteria, timepoints: pd.DataFrame, best_response: pd.Da
     lesions = context.lesions
     lesion_groups = context.lesion_records
     has_treated_column = "treated" in lesions.columns
-    tps_by = _records_by_patient(timepoints[timepoints["criteria"] == c.id])
-    targets_by = _records_by_patient(targets[targets["criteria"] == c.id])
+    tps_by = records_by_patient(timepoints[timepoints["criteria"] == c.id])
+    targets_by = records_by_patient(targets[targets["criteria"] == c.id])
     best_c = best_response[best_response["criteria"] == c.id]
     for best in best_c.sort_values("patient_id").to_dict("records"):
         pid = best["patient_id"]
@@ -188,15 +188,6 @@ def _treated_pairs(treated) -> set[tuple[str, str]] | None:
     if isinstance(treated, pd.DataFrame):
         return {(str(p), str(l)) for p, l in zip(treated["patient_id"], treated["lesion_id"])}
     return {(str(p), str(l)) for p, l in treated}
-
-
-def _records_by_patient(frame: pd.DataFrame) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    if frame is None or not len(frame):
-        return out
-    for rec in fast_records(frame):
-        out.setdefault(rec["patient_id"], []).append(rec)
-    return out
 
 
 def _treated(pid: str, c: Criteria, targets: list[dict], rows: list[dict],

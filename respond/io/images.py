@@ -98,13 +98,8 @@ def _read_header(path: Path, *, allow_non_orthonormal: bool, allow_uneven_slices
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
-        if file_suffix(path) == ".nii.gz":
-            verify_gzip_stream(path)  # a damaged stream is said as such, not as ITK's failure
-        raise ImageFileError(
-            f"cannot read the image header ({itk_reason(exc)}); is the file damaged or of another format?",
-            code="image.unreadable",
-            file=str(path),
-        ) from exc
+        raise _itk_read_error(exc, path, "the image header", "is the file damaged or of another format?",
+                              code="image.unreadable") from exc
     size = tuple(int(s) for s in reader.GetSize())
     if len(size) != 3 and not path.is_dir():
         raise GeometryError(
@@ -184,13 +179,19 @@ def _read_voxels(path: Path, *, allow_uneven_slices: bool) -> sitk.Image:
             return read_series(path, allow_uneven_slices=allow_uneven_slices)
         return sitk.ReadImage(str(path))
     except RuntimeError as exc:
-        if file_suffix(path) == ".nii.gz":
-            verify_gzip_stream(path)  # a damaged stream is said as such, not as ITK's failure
-        raise ImageFileError(
-            f"cannot read the voxels ({itk_reason(exc)}); could the file be truncated or damaged?",
-            code="image.truncated",
-            file=str(path),
-        ) from exc
+        raise _itk_read_error(exc, path, "the voxels", "could the file be truncated or damaged?",
+                              code="image.truncated") from exc
+
+
+def _itk_read_error(exc: Exception, path: Path, what: str, hint: str, *, code: str) -> ImageFileError:
+    """The error for an ITK reader that failed on ``path``: ``cannot read WHAT (ITK's reason); HINT``.
+
+    A ``.nii.gz`` whose gzip stream is damaged raises that error instead (the
+    stream is said as such, not as ITK's failure).
+    """
+    if file_suffix(path) == ".nii.gz":
+        verify_gzip_stream(path)
+    return ImageFileError(f"cannot read {what} ({itk_reason(exc)}); {hint}", code=code, file=str(path))
 
 
 def qform_sform_disagreement_mm(image: sitk.Image) -> float:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
+from respond.errors import EXIT_SOME_FAILED, RespondError
 from respond.io.paths import check_output_dir
+from respond.pipeline.command_options import criteria_options, treatments_option
+from respond.pipeline.console import fail_to_start
 
 
 
@@ -22,13 +24,8 @@ from respond.io.paths import check_output_dir
               help="Patients table: patient_id, treatment_start[, last_followup, death_date].")
 @click.option("--adjudications", type=click.Path(dir_okay=False, path_type=Path),
               help="Adjudication table for lesion local control (patient_id, lesion_id, date, finding).")
-@click.option("--treatments", type=click.Path(dir_okay=False, path_type=Path),
-              help="Treatments table (patient_id, lesion_id, date, total_dose_gy, fractions, technique, ...): "
-                   "with it, or with clinical columns in --patients, the study-outcome tables are written too.")
-@click.option("--criteria", "criteria", multiple=True, metavar="ID",
-              help="Preset to apply (recist1.1, rano-bm); repeat for several. Default: both.")
-@click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Criteria YAML of a protocol variant; repeat for several.")
+@treatments_option
+@criteria_options
 @click.option("--lesions", type=click.Choice(["components", "labels"]), default="components", show_default=True,
               help="components: lesions are connected components, matched across scans; labels: label values "
                    "are the reader's lesion ids.")
@@ -85,8 +82,7 @@ def assess_command(manifest: Path, out: Path, clinical, patients, adjudications,
                         treatments=treatments, criteria=list(criteria) or None, config=list(configs) or None, report=make_report,
                         retry_failed=retry_failed, **options)
     except (RespondError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_START)
+        fail_to_start(exc)
     for line in best_response_lines(result.best_response):
         click.echo(line)
     counts = result.run_info["counts"]

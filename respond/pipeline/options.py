@@ -20,6 +20,14 @@ TRANSFORMS: Final = ("rigid", "affine")
 EXECUTORS: Final = ("local", "dask")
 
 
+def check_lesions_and_transform(lesions: str, transform: str) -> None:
+    """ValueError unless ``lesions`` is one of :data:`LESION_MODES` and ``transform`` one of :data:`TRANSFORMS`."""
+    if lesions not in LESION_MODES:
+        raise ValueError(f"lesions must be 'components' or 'labels', got {lesions!r}")
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform must be 'rigid' or 'affine', got {transform!r}")
+
+
 @dataclass(frozen=True)
 class ImagingOptions:
     """How each patient's scans are read, registered and tracked.
@@ -47,10 +55,7 @@ class ImagingOptions:
     def __post_init__(self) -> None:
         if self.empty_baseline not in ("assess", "fail"):
             raise ValueError(f"empty_baseline must be 'assess' or 'fail', got {self.empty_baseline!r}")
-        if self.lesions not in LESION_MODES:
-            raise ValueError(f"lesions must be 'components' or 'labels', got {self.lesions!r}")
-        if self.transform not in TRANSFORMS:
-            raise ValueError(f"transform must be 'rigid' or 'affine', got {self.transform!r}")
+        check_lesions_and_transform(self.lesions, self.transform)
 
     def as_dict(self) -> dict[str, Any]:
         """The options as a plain dict (recorded in ``run.json`` and in each patient's resume key)."""

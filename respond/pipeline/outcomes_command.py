@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
+from respond.errors import EXIT_SOME_FAILED, RespondError
 from respond.io.paths import check_output_dir
+from respond.pipeline.console import fail_to_start, say_failed_patients
 
 
 @click.command("outcomes")
@@ -36,8 +37,7 @@ def outcomes_command(run_dir: Path, out: Path, config: Path | None, covariates: 
         result = run_outcomes(run_dir, patients=patients, treatments=treatments, config=config, covariates=names,
                               out=out)
     except RespondError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_START)
+        fail_to_start(exc)
     click.echo(f"outcome tables written to {out}/ ({', '.join(f'{n}.csv' for n in result.tables)})")
     os_median = result.outcomes[(result.outcomes["endpoint"] == "os") & (result.outcomes["statistic"] == "median")
                                 & result.outcomes["group_by"].isna()]
@@ -45,7 +45,5 @@ def outcomes_command(run_dir: Path, out: Path, config: Path | None, covariates: 
         row = os_median.iloc[0]
         click.echo(f"overall survival: n={int(row['n'])}, {int(row['events'])} deaths, median "
                    f"{'not reached' if row['estimate'] == float('inf') else f'{row.estimate:.1f} months'}")
-    if len(result.failures):
-        click.echo(f"{result.failures['patient_id'].nunique()} patient(s) left out of the outcomes: see "
-                   f"{out / 'outcome_failures.csv'}", err=True)
+    if say_failed_patients(result.failures, "left out of the outcomes", out / "outcome_failures.csv"):
         sys.exit(EXIT_SOME_FAILED)

@@ -32,6 +32,7 @@ from respond.io.writers import atomic_write, path_sha256, write_csv
 from respond.measure import write_lesion_csv
 from respond.measure.scan import ScanMeasurement, measure_scan
 from respond.measure.table import lesion_frame
+from respond.pipeline.options import check_lesions_and_transform
 from respond.registration import (
     RegistrationResult,
     RegistrationSettings,
@@ -40,12 +41,12 @@ from respond.registration import (
 )
 from respond.tables import FAILURES, LESIONS, MATCHES, REGISTRATIONS, SCANS, WARNINGS
 from respond.tracking import (
-    EMPTY_BASELINE_CHOICES,
     TRACK_COLUMNS,
     Link,
     Manifest,
     MatchLimits,
     SeriesTracker,
+    check_empty_baseline,
     check_link_dates,
     check_link_labels,
     check_link_patients,
@@ -155,13 +156,8 @@ class SeriesOptions:
     empty_baseline: str = "assess"
 
     def __post_init__(self) -> None:
-        if self.empty_baseline not in EMPTY_BASELINE_CHOICES:
-            raise ValueError(f"empty_baseline must be one of {', '.join(EMPTY_BASELINE_CHOICES)}, "
-                             f"got {self.empty_baseline!r}")
-        if self.lesions not in ("components", "labels"):
-            raise ValueError(f"lesions must be 'components' or 'labels', got {self.lesions!r}")
-        if self.transform not in ("rigid", "affine"):
-            raise ValueError(f"transform must be 'rigid' or 'affine', got {self.transform!r}")
+        check_empty_baseline(self.empty_baseline)
+        check_lesions_and_transform(self.lesions, self.transform)
 
 
 # --------------------------------------------------------------------------- one patient

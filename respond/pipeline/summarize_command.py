@@ -39,7 +39,8 @@ def _times(ctx, param, value: str | None):
 def summarize_command(run_dir: Path, rate_times, death_as_event, confirm_local_failure, confidence,
                       lesions, patients, adjudications, out) -> None:
     """Recompute the clinical endpoints (events.csv, summary.csv) of an evaluate output folder."""
-    from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED
+    from respond.errors import EXIT_SOME_FAILED
+    from respond.pipeline.console import fail_to_start, say_failed_patients
     from respond.pipeline.summarize import summarize
 
     try:
@@ -50,8 +51,7 @@ def summarize_command(run_dir: Path, rate_times, death_as_event, confirm_local_f
                            confidence_level=confidence, lesions=lesions, patients=patients,
                            adjudications=adjudications)
     except RespondError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_START)
+        fail_to_start(exc)
     out = out or run_dir
     paths = result.write(out)
     summary = result.summary
@@ -64,5 +64,5 @@ def summarize_command(run_dir: Path, rate_times, death_as_event, confirm_local_f
     if len(result.failures):
         from respond.io.writers import write_csv
         path = write_csv(result.failures, out / "endpoint_failures.csv")
-        click.echo(f"{result.failures['patient_id'].nunique()} patient(s) left out: see {path}", err=True)
+        say_failed_patients(result.failures, "left out", path)
         sys.exit(EXIT_SOME_FAILED)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from respond.errors import EXIT_CANNOT_START, EXIT_SOME_FAILED, RespondError
+from respond.errors import EXIT_SOME_FAILED, RespondError
 from respond.io.paths import check_output_dir
+from respond.pipeline.console import fail_to_start, say_failed_patients
 
 
 
@@ -74,12 +75,8 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
                        allow_resample_mask=allow_resample_mask, allow_implausible=allow_implausible,
                        allow_uneven_slices=allow_uneven_slices, allow_float_mask=allow_float_mask,
                        empty_baseline=empty_baseline)
-    except RespondError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_START)
-    except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CANNOT_START)
+    except (RespondError, ValueError) as exc:
+        fail_to_start(exc)
     n_patients = result.lesions["patient_id"].nunique()
     click.echo(f"{n_patients} patient(s) tracked: {len(result.lesions)} lesion rows")
     flagged = result.registrations[result.registrations["plausible"] == False]
@@ -89,7 +86,5 @@ def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, t
         click.echo(f"{len(result.warnings)} warning(s): see {out / 'warnings.csv'}", err=True)
     click.echo(f"results written to {out}/ (lesions.csv, matches.csv, registrations.csv, scans.csv, warnings.csv, "
                "failures.csv, transforms/)")
-    if len(result.failures):
-        click.echo(f"{result.failures['patient_id'].nunique()} patient(s) could not be tracked: "
-                   f"see {out / 'failures.csv'}", err=True)
+    if say_failed_patients(result.failures, "could not be tracked", out / "failures.csv"):
         sys.exit(EXIT_SOME_FAILED)

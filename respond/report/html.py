@@ -31,7 +31,7 @@ from respond.report import audit, plots
 from respond.report.data import ReportData, collect
 from respond.report.plots import RESPONSE_COLOURS, criteria_name
 from respond.report.fragments import PICTURE_FORMATS, _e, _resp, _stem, _table, figure_html
-from respond.report.precision import format_value
+from respond.report.precision import format_count, format_statistic, format_value
 from respond.report.provenance import provenance_section
 from respond.report.workbook import write_workbook as _write_tables
 
@@ -116,36 +116,28 @@ _STATISTIC_NAMES: Final = {
 
 
 def _cell(row: pd.Series) -> str:
-    estimate = _number(row.get("estimate"))
+    estimate = format_statistic(row.get("estimate"))
     if row.get("unit") == "proportion" and estimate not in ("", "not reached"):
         estimate = f"{float(row['estimate']) * 100:.1f} %"
         ci = (f" ({float(row['ci_low']) * 100:.1f}–{float(row['ci_high']) * 100:.1f})"
-              if _number(row.get("ci_low")) and _number(row.get("ci_high")) else "")
+              if format_statistic(row.get("ci_low")) and format_statistic(row.get("ci_high")) else "")
     else:
-        ci = (f" ({_number(row.get('ci_low'))}–{_number(row.get('ci_high'))})"
-              if _number(row.get("ci_low")) or _number(row.get("ci_high")) else "")
+        ci = (f" ({format_statistic(row.get('ci_low'))}–{format_statistic(row.get('ci_high'))})"
+              if format_statistic(row.get("ci_low")) or format_statistic(row.get("ci_high")) else "")
     counts = []
-    if _integer(row.get("events")) != "" and _integer(row.get("n")) != "":
-        counts.append(f"{_integer(row['events'])}/{_integer(row['n'])}")
-    if _integer(row.get("at_risk")) != "":
-        counts.append(f"{_integer(row['at_risk'])} at risk")
+    if format_count(row.get("events")) != "" and format_count(row.get("n")) != "":
+        counts.append(f"{format_count(row['events'])}/{format_count(row['n'])}")
+    if format_count(row.get("at_risk")) != "":
+        counts.append(f"{format_count(row['at_risk'])} at risk")
     note = f" — {row['note']}" if row.get("note") else ""
     detail = f'<br><span class="meta">{_e(", ".join(counts))}{_e(note)}</span>' if counts or note else ""
     return f"{_e(estimate or '—')}{_e(ci)}{detail}"
 
 
-def _integer(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return "" if pd.isna(number) else str(int(number))
-
-
 def _summary_pivot(summary: pd.DataFrame) -> str:
     """Statistics as rows, criteria as columns: estimate (CI), events/n, number at risk."""
     frame = summary.copy()
-    frame["time"] = frame["time_months"].map(lambda v: f" at {float(v):g} months" if _number(v) else "")
+    frame["time"] = frame["time_months"].map(lambda v: f" at {float(v):g} months" if format_statistic(v) else "")
     frame["label"] = [f"{_STATISTIC_NAMES.get(s, s.replace('_', ' '))}{t}"
                       + (f" [{m}]" if m not in (None, "", *SHOWN_METHODS) else "")
                       for s, t, m in zip(frame["statistic"], frame["time"], frame["method"])]
@@ -160,16 +152,6 @@ def _summary_pivot(summary: pd.DataFrame) -> str:
             cells.append(f"<td>{_cell(hit.iloc[0]) if len(hit) else ''}</td>")
         rows.append(f"<tr><td>{_e(label)}</td>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _number(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if pd.isna(number):
-        return ""
-    return "not reached" if number == float("inf") else f"{number:.3g}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ empty when the run has none.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,6 +14,7 @@ import pandas as pd
 from respond.report import outcome_plots
 from respond.report.fragments import _stem, _table, figure_html
 from respond.report.plots import load_tables
+from respond.report.precision import format_statistic
 from respond.tables import CHARACTERISTICS, COX, CUMULATIVE_INCIDENCE, DOSES, OUTCOMES, PATIENT_COVARIATES
 
 _DEFINITIONS: Final = {"characteristics": CHARACTERISTICS, "patient_covariates": PATIENT_COVARIATES,
@@ -25,16 +25,6 @@ OUTCOME_TABLE_NAMES: Final = ("characteristics", "patient_covariates", "outcomes
                               "cumulative_incidence", "indices")
 #: Index class columns drawn as survival curves.
 CLASS_COLUMNS: Final = ("rpa_class", "gpa_class", "sir_class", "bsbm_class", "ggs_class")
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if math.isnan(number):
-        return ""
-    return "not reached" if math.isinf(number) else f"{number:.{digits}g}"
 
 
 def _endpoint(endpoint: Any, criteria: Any) -> str:
@@ -49,8 +39,8 @@ def _estimates_table(outcomes: pd.DataFrame) -> str:
         return ""
     shown = rows.assign(
         endpoint=[_endpoint(e, c) for e, c in zip(rows["endpoint"], rows["criteria"])],
-        time=[_fmt(t) for t in rows["time_months"]],
-        value=[(f"{_fmt(e)} ({_fmt(lo)}–{_fmt(hi)})" if not pd.isna(e) else "")
+        time=[format_statistic(t) for t in rows["time_months"]],
+        value=[(f"{format_statistic(e)} ({format_statistic(lo)}–{format_statistic(hi)})" if not pd.isna(e) else "")
                for e, lo, hi in zip(rows["estimate"], rows["ci_low"], rows["ci_high"])])
     return _table(shown, ["endpoint", "statistic", "time", "n", "events", "at_risk", "value", "note"],
                   classes={"value": "num", "n": "num", "events": "num", "at_risk": "num"})
@@ -60,7 +50,7 @@ def _logrank_table(outcomes: pd.DataFrame) -> str:
     rows = outcomes[outcomes["statistic"] == "logrank"]
     if rows.empty:
         return ""
-    shown = rows.assign(p=[_fmt(p) for p in rows["p_value"]],
+    shown = rows.assign(p=[format_statistic(p) for p in rows["p_value"]],
                         endpoint=[_endpoint(e, c) for e, c in zip(rows["endpoint"], rows["criteria"])])
     return _table(shown, ["endpoint", "group_by", "n", "events", "p", "note"])
 
@@ -68,9 +58,9 @@ def _logrank_table(outcomes: pd.DataFrame) -> str:
 def _cox_table(cox: pd.DataFrame) -> str:
     shown = cox.assign(
         endpoint=[_endpoint(e, c) for e, c in zip(cox["endpoint"], cox["criteria"])],
-        HR=[f"{_fmt(h)} ({_fmt(lo)}–{_fmt(hi)})" if not pd.isna(h) else "" for h, lo, hi in
-            zip(cox["hr"], cox["ci_low"], cox["ci_high"])],
-        p=[_fmt(p) for p in cox["p_value"]])
+        HR=[f"{format_statistic(h)} ({format_statistic(lo)}–{format_statistic(hi)})" if not pd.isna(h) else ""
+            for h, lo, hi in zip(cox["hr"], cox["ci_low"], cox["ci_high"])],
+        p=[format_statistic(p) for p in cox["p_value"]])
     return _table(shown, ["endpoint", "model", "level", "covariate", "n", "events", "HR", "p", "note"],
                   classes={"note": "reason"})
 
@@ -112,9 +102,9 @@ def outcomes_section(source: Any, figures: Path | None = None) -> str:
     incidence = t.get("cumulative_incidence")
     if incidence is not None and len(incidence):
         parts += ["<h3>Cumulative incidence of local failure (death competing)</h3>",
-                  _table(incidence.assign(estimate=[_fmt(v) for v in incidence["estimate"]],
-                                          ci_low=[_fmt(v) for v in incidence["ci_low"]],
-                                          ci_high=[_fmt(v) for v in incidence["ci_high"]]),
+                  _table(incidence.assign(estimate=[format_statistic(v) for v in incidence["estimate"]],
+                                          ci_low=[format_statistic(v) for v in incidence["ci_low"]],
+                                          ci_high=[format_statistic(v) for v in incidence["ci_high"]]),
                          ["criteria", "time_months", "n", "estimate", "ci_low", "ci_high", "note"])]
     cox = t.get("cox")
     if cox is not None and len(cox):

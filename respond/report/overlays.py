@@ -35,6 +35,7 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from skimage.measure import find_contours
 
 from respond.report.plots import criteria_name
+from respond.report.precision import as_float
 
 #: Colour of the longest diameter and of the short axis (Okabe–Ito yellow and sky blue).
 LD_COLOUR: Final = "#F0E442"
@@ -61,14 +62,6 @@ def _point(row: Mapping[str, Any], prefix: str) -> np.ndarray | None:
     except (TypeError, ValueError):
         return None
     return None if np.isnan(point).any() else point
-
-
-def _number(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number
 
 
 @dataclass(frozen=True)
@@ -106,7 +99,7 @@ def lesion_centre(lesion: Mapping[str, Any]) -> np.ndarray:
 
 def default_fov(lesion_rows: Sequence[Mapping[str, Any]]) -> float:
     """One field of view (mm) for all dates of a lesion: from its largest longest diameter over time."""
-    largest = max([d for d in (_number(r.get("longest_diameter_mm")) for r in lesion_rows) if not math.isnan(d)],
+    largest = max([d for d in (as_float(r.get("longest_diameter_mm")) for r in lesion_rows) if not math.isnan(d)],
                   default=0.0)
     return max(MIN_FOV_MM, FOV_PER_LD * largest)
 
@@ -221,7 +214,7 @@ def draw_view(ax: Axes, view: View, lesion: Mapping[str, Any], *, limits: tuple[
             continue
         ax.plot([p1[0], p2[0]], [p1[1], p2[1]], color=colour, linewidth=1.3, marker="o", markersize=2.2,
                 label=f"_{name}")
-        length = _number(lesion.get(column))
+        length = as_float(lesion.get(column))
         if not math.isnan(length):
             labels.append((f"{name} {length:.1f} mm", colour))
     if note:
@@ -379,5 +372,5 @@ def _lesion_row(axes: Sequence[Axes], lid: str, dates: list[str], rows: pd.DataF
 def _size(rows: pd.DataFrame) -> float:
     if rows.empty:
         return 0.0
-    value = _number(rows.iloc[0]["longest_diameter_mm"])
+    value = as_float(rows.iloc[0]["longest_diameter_mm"])
     return 0.0 if math.isnan(value) else value

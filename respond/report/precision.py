@@ -64,3 +64,29 @@ def format_value(column: str, value: Any) -> str:
         places = decimals(column)
         return f"{number:.{places}f}" if places is not None else f"{number:.{OTHER_SIGNIFICANT}g}"
     return str(value)
+
+
+def as_float(value: Any) -> float:
+    """``value`` as a float; NaN for a blank or a value that is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def format_statistic(value: Any) -> str:
+    """A statistic (median, rate, limit, p value) as the report shows it: three significant digits.
+
+    ``not reached`` for +∞ (a median or limit the curve never reaches); blank
+    for a missing value or one that is not a number.
+    """
+    number = as_float(value)
+    if math.isnan(number):
+        return ""
+    return "not reached" if number == math.inf else f"{number:.3g}"
+
+
+def format_count(value: Any) -> str:
+    """A count (patients, events, number at risk) as a whole number; blank when missing or not a number."""
+    number = as_float(value)
+    return "" if math.isnan(number) else str(int(number))

@@ -51,6 +51,12 @@ TRACK_COLUMNS = ("track_status", "source_labels")
 EMPTY_BASELINE_CHOICES = ("assess", "fail")
 
 
+def check_empty_baseline(choice: str) -> None:
+    """ValueError unless ``choice`` is one of :data:`EMPTY_BASELINE_CHOICES`."""
+    if choice not in EMPTY_BASELINE_CHOICES:
+        raise ValueError(f"empty_baseline must be one of {', '.join(EMPTY_BASELINE_CHOICES)}, got {choice!r}")
+
+
 # --------------------------------------------------------------------------- lesions in the baseline frame
 
 
@@ -214,9 +220,7 @@ class SeriesTracker:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.empty_baseline not in EMPTY_BASELINE_CHOICES:
-            raise ValueError(f"empty_baseline must be one of {', '.join(EMPTY_BASELINE_CHOICES)}, "
-                             f"got {self.empty_baseline!r}")
+        check_empty_baseline(self.empty_baseline)
         reserved = {link.lesion_id for link in self.links if link.action == "link"}
         self.tracker = Tracker(self.limits, reserved_ids=reserved)
 
