@@ -65,7 +65,6 @@ def _only_reexports(tree: ast.Module) -> list[str]:
 #: (so that worker processes start fast), by design; the others are issue 11 work of their packages.
 INIT_EXCEPTIONS = {
     "__init__.py",
-    "criteria/__init__.py",  # evaluate() moves to pipeline/evaluate.py (issue 11, criteria)
     "measure/__init__.py",  # measure_scan (issue 11, measure)
     "outcomes/__init__.py",  # respond.outcomes is callable (compute_outcomes), like respond.measure
 }

@@ -15,7 +15,7 @@ from fractions import Fraction
 import pandas as pd
 
 from respond.config import Criteria
-from respond.criteria.best import TimepointCall, best_overall_response
+from respond.criteria.best import best_overall_response
 from respond.criteria.observations import NOT_SEEN, Observation, is_present, sum_fragments
 from respond.criteria.targets import BaselineLesion, RoleDecision, assign_roles
 from respond.criteria.timeline import NOT_IMAGED, assess_timepoints
