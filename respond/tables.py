@@ -7,6 +7,7 @@ order their columns by it. Units live in column names (``_mm``, ``_mm3``,
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 

@@ -12,13 +12,6 @@ REASON = "# long:"
 #: Functions over the limit when the rule was introduced (issue 11), each to be split by its package's owner;
 #: a function listed here that is fixed simply drops out. Never add to this list: split, or state a reason.
 KNOWN_LONG = {
-    "criteria/patient.py:_assess_timepoints",
-    # Landed with the criteria purity work the same day (issue 11, criteria); to split.
-    "criteria/patient.py:assess_patient",
-    "criteria/timeline.py:assess_timepoints",
-    "criteria/timeline.py:_call_visit",
-    "pipeline/evaluate.py:evaluate",
-    "endpoints/local_control.py:_follow",
 }
 
 
@@ -71,7 +64,6 @@ def _only_reexports(tree: ast.Module) -> list[str]:
 #: (so that worker processes start fast), by design; the others are issue 11 work of their packages.
 INIT_EXCEPTIONS = {
     "__init__.py",
-    "criteria/__init__.py",  # evaluate() moves to pipeline/evaluate.py (issue 11, criteria)
     "measure/__init__.py",  # measure_scan (issue 11, measure)
     "outcomes/__init__.py",  # respond.outcomes is callable (compute_outcomes), like respond.measure
 }

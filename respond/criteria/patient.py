@@ -15,7 +15,7 @@ from fractions import Fraction
 import pandas as pd
 
 from respond.config import Criteria
-from respond.criteria.best import TimepointCall, best_overall_response
+from respond.criteria.best import best_overall_response
 from respond.criteria.observations import NOT_SEEN, Observation, is_present, sum_fragments
 from respond.criteria.targets import BaselineLesion, RoleDecision, assign_roles
 from respond.criteria.timeline import NOT_IMAGED, assess_timepoints
@@ -169,28 +169,56 @@ def assess_patient(
     visits, rows, notes = _scope_visits(lesions, rows, criteria)
     if not rows:
         return None
-    result = PatientAssessment(warnings=list(lesions.warnings) + notes)
-    unknown = sorted({r["organ"] for r in rows if not criteria.is_known_organ(r["organ"])})
-    if unknown:
-        result.warnings.append(("unknown_organ", f"organ(s) {', '.join(unknown)} not in the {criteria.name} "
-                                                 "vocabulary (scope.known_organs): each is counted as an organ "
-                                                 "of its own; check the spelling"))
+    result = PatientAssessment(warnings=list(lesions.warnings) + notes + _unknown_organs(rows, criteria))
     series = Series(rows, visits, criteria)
     result.warnings += series.notes
     decisions = assign_roles(series.baseline_lesions(), criteria)
     _target_rows(patient_id, decisions, criteria, result)
     targets = [d for d in decisions if d.role == "target"]
+    _check_target_baselines(patient_id, targets)
+    non_targets = [d for d in decisions if d.role == "non_target"]
+    new_ids = _new_lesion_rows(patient_id, series, decisions, result)
+    treatment_effects = _treatment_effects(adjudications, visits)
+    calls = assess_timepoints(patient_id, series, targets, non_targets, new_ids, criteria,
+                              clinical=clinical, result=result, treatment_effects=treatment_effects)
+    origin = treatment_start or series.baseline
+    result.best = best_overall_response(calls, criteria, origin=origin, has_targets=bool(targets))
+    result.best.update({"patient_id": patient_id, "criteria": criteria.id})
+    return result
+
+
+def _unknown_organs(rows: list[dict], criteria: Criteria) -> list[tuple[str, str]]:
+    """An ``unknown_organ`` warning when organs of ``rows`` are not in the criteria's vocabulary."""
+    unknown = sorted({r["organ"] for r in rows if not criteria.is_known_organ(r["organ"])})
+    if not unknown:
+        return []
+    return [("unknown_organ", f"organ(s) {', '.join(unknown)} not in the {criteria.name} "
+                              "vocabulary (scope.known_organs): each is counted as an organ "
+                              "of its own; check the spelling")]
+
+
+def _check_target_baselines(patient_id: str, targets: list[RoleDecision]) -> None:
+    """Refuse a target lesion without a baseline measurement (its sum would have no reference)."""
     for d in targets:
         if d.baseline_value is None:
             raise CriteriaError(
                 f"target lesion {d.lesion_id} has no baseline measurement; measure it or make it a non-target",
                 code="criteria.target_without_baseline", patient_id=patient_id)
-    non_targets = [d for d in decisions if d.role == "non_target"]
+
+
+def _new_lesion_rows(patient_id: str, series: Series, decisions: list[RoleDecision],
+                     result: PatientAssessment) -> list[str]:
+    """The lesions that are neither targets nor non-targets (the new-lesion candidates, sorted), and a
+    targets row ``new`` for each one seen present after baseline (RANO-BM: "not present on prior scans").
+
+    A lesion excluded at baseline (absent, or a normal node) that is later disease becomes ``new``.
+    """
+    criteria = series.criteria
     followed = {d.lesion_id for d in decisions if d.role in ("target", "non_target")}
     new_ids = sorted(lid for lid in series.organ if lid not in followed)
     excluded = {row["lesion_id"]: row for row in result.targets if row["role"] == "excluded"}
     for lid in new_ids:
-        seen = next((v.date for vi, v in enumerate(visits) if vi > 0
+        seen = next((v.date for vi, v in enumerate(series.visits) if vi > 0
                      and is_present(series.at(lid, vi), is_node=series.is_node(lid), criteria=criteria)), None)
         if seen is None:
             continue
@@ -203,13 +231,7 @@ def assess_patient(
             "organ": series.organ[lid], "baseline_value_mm": None,
             "reason": f"not present at baseline {series.baseline}; first seen {seen}",
         })
-    treatment_effects = _treatment_effects(adjudications, visits)
-    calls = assess_timepoints(patient_id, series, targets, non_targets, new_ids, criteria,
-                              clinical=clinical, result=result, treatment_effects=treatment_effects)
-    origin = treatment_start or series.baseline
-    result.best = best_overall_response(calls, criteria, origin=origin, has_targets=bool(targets))
-    result.best.update({"patient_id": patient_id, "criteria": criteria.id})
-    return result
+    return new_ids
 
 
 def _target_rows(patient_id: str, decisions: list[RoleDecision], criteria: Criteria,

@@ -16,7 +16,7 @@ from respond.endpoints.rates import proportion
 from respond.endpoints.survival import DAYS_PER_MONTH, km, median_of, rate_at
 from respond.errors import InputTableError, RespondError, failure_row
 from respond.results import EndpointTables
-from respond.tables import EVENTS, FAILURES, SUMMARY, as_date, fast_records, records_by_patient
+from respond.tables import EVENTS, FAILURES, SUMMARY, as_date, records_by_patient
 
 
 class EndpointResult(EndpointTables):

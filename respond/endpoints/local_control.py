@@ -33,11 +33,12 @@ patient's origin (treatment start, else baseline scan).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pandas as pd
 
-from respond.config import Criteria
+from respond.config import Criteria, Endpoints
 from respond.criteria.observations import NOT_SEEN, Observation, exact_mm, is_present, mm_text, sum_value
 from respond.errors import InputTableError
 
@@ -110,67 +111,105 @@ def lesion_events(
     return out
 
 
+@dataclass
+class _Course:
+    """One treated lesion followed scan by scan: what each scan passes to the next (sizes in mm)."""
+
+    nadir: Fraction | None  # smallest size so far, baseline included
+    been_absent: bool = False  # absent at an earlier scan: present again is a reappearance
+    suppressed: bool = False  # inside a growth episode adjudicated a treatment effect
+    pending: tuple[dt.date, str] | None = None  # growth awaiting its confirming scan: (date, why)
+    last: dt.date | None = None  # the last scan at which the lesion was evaluated
+    notes: list[str] = field(default_factory=list)
+
+
 def _follow(lid: str, dates: list[dt.date], at, is_node: bool, criteria: Criteria,
             findings: dict[dt.date, str]) -> dict:
+    """Local control of lesion ``lid`` over the patient's scan ``dates`` (baseline first): an event or a
+    censoring row (``event, date, pattern, censor_reason, reason``; the rules in the module docstring).
+
+    ``at(date)`` is the lesion's observation at a scan; ``findings`` the adjudications by scan date.
+    """
     rules = criteria.endpoints
-    pct = Fraction(str(rules.local_failure_increase_pct))
-    absolute = exact_mm(rules.local_failure_absolute_mm)
-    confirm = rules.local_failure_requires_confirmation
-    nadir = sum_value(at(dates[0]), is_node=is_node, criteria=criteria)
-    been_absent = False
-    suppressed = False
-    pending: tuple[dt.date, str] | None = None
-    last: dt.date | None = None
-    notes: list[str] = []
+    limits = (Fraction(str(rules.local_failure_increase_pct)), exact_mm(rules.local_failure_absolute_mm))
+    course = _Course(nadir=sum_value(at(dates[0]), is_node=is_node, criteria=criteria))
     for date in dates[1:]:
         o = at(date)
         value = sum_value(o, is_node=is_node, criteria=criteria)
         present = is_present(o, is_node=is_node, criteria=criteria)
         if value is None and present is None:
             continue  # not evaluated at this scan
-        last = date
-        failing = None
-        if o.state == "progression":
-            failing = "unequivocal progression"
-        elif present and been_absent:
-            failing = "reappeared after disappearing"
-        elif value is not None and nadir is not None:
-            rise = value - nadir
-            if rise > 0 and rise >= absolute and rise * 100 >= pct * nadir:
-                failing = (f"{mm_text(value)} mm vs its nadir {mm_text(nadir)} mm "
-                           f"(+{mm_text(rise)} mm, ≥ {rules.local_failure_increase_pct:g} % and "
-                           f"≥ {rules.local_failure_absolute_mm:g} mm)")
-        finding = findings.get(date)
-        if finding == "tumor":
-            first = pending[0] if pending else date
-            what = failing or "imaging below the failure rule"
-            return {"event": True, "date": first, "pattern": "local", "censor_reason": None,
-                    "reason": f"lesion {lid}: local failure on {first}: {pending[1] if pending else what}; "
-                              f"adjudicated tumor on {date}"}
-        if finding is not None:
-            suppressed = True
-        if failing is None:
-            suppressed = False
-            if pending:
-                notes.append(f"growth on {pending[0]} not confirmed on {date}")
-            pending = None
-        elif suppressed:
-            if finding is not None:
-                notes.append(f"{date}: {failing}, adjudicated {finding}: not a local failure")
-            pending = None
-        elif not confirm:
-            return {"event": True, "date": date, "pattern": "local", "censor_reason": None,
-                    "reason": f"lesion {lid}: local failure on {date}: {failing}"}
-        elif pending is None:
-            pending = (date, failing)
-        else:
-            return {"event": True, "date": pending[0], "pattern": "local", "censor_reason": None,
-                    "reason": f"lesion {lid}: local failure on {pending[0]}: {pending[1]}; confirmed on {date}"}
-        if value is not None and (nadir is None or value < nadir):
-            nadir = value
+        course.last = date
+        failing = _failing(o, value, present, course, rules, limits)
+        event = _judge(lid, date, failing, findings.get(date), course, rules.local_failure_requires_confirmation)
+        if event is not None:
+            return event
+        if value is not None and (course.nadir is None or value < course.nadir):
+            course.nadir = value
         if present is False:
-            been_absent = True
-    prefix = f"lesion {lid}: " + ("; ".join(notes) + "; " if notes else "")
+            course.been_absent = True
+    return _censored(lid, course)
+
+
+def _failing(o: Observation, value: Fraction | None, present: bool | None, course: _Course, rules: Endpoints,
+             limits: tuple[Fraction, Fraction]) -> str | None:
+    """Why the lesion meets the local failure rule at this scan, or None: unequivocal progression,
+    reappearance, or a rise over its nadir ≥ ``limits`` (percent, mm) both."""
+    if o.state == "progression":
+        return "unequivocal progression"
+    if present and course.been_absent:
+        return "reappeared after disappearing"
+    nadir = course.nadir
+    if value is not None and nadir is not None:
+        pct, absolute = limits
+        rise = value - nadir
+        if rise > 0 and rise >= absolute and rise * 100 >= pct * nadir:
+            return (f"{mm_text(value)} mm vs its nadir {mm_text(nadir)} mm "
+                    f"(+{mm_text(rise)} mm, ≥ {rules.local_failure_increase_pct:g} % and "
+                    f"≥ {rules.local_failure_absolute_mm:g} mm)")
+    return None
+
+
+def _judge(lid: str, date: dt.date, failing: str | None, finding: str | None, course: _Course,
+           confirm: bool) -> dict | None:
+    """The local failure at this scan, or None (``course`` updated): the adjudication ``finding`` of the
+    scan overrides imaging (module docstring); with ``confirm`` a failure waits for its next scan."""
+    pending = course.pending
+    if finding == "tumor":
+        first = pending[0] if pending else date
+        what = failing or "imaging below the failure rule"
+        return _failure(first, f"lesion {lid}: local failure on {first}: {pending[1] if pending else what}; "
+                               f"adjudicated tumor on {date}")
+    if finding is not None:
+        course.suppressed = True
+    if failing is None:
+        course.suppressed = False
+        if pending:
+            course.notes.append(f"growth on {pending[0]} not confirmed on {date}")
+        course.pending = None
+    elif course.suppressed:
+        if finding is not None:
+            course.notes.append(f"{date}: {failing}, adjudicated {finding}: not a local failure")
+        course.pending = None
+    elif not confirm:
+        return _failure(date, f"lesion {lid}: local failure on {date}: {failing}")
+    elif pending is None:
+        course.pending = (date, failing)
+    else:
+        return _failure(pending[0], f"lesion {lid}: local failure on {pending[0]}: {pending[1]}; "
+                                    f"confirmed on {date}")
+    return None
+
+
+def _failure(date: dt.date, reason: str) -> dict:
+    """A local failure on ``date``."""
+    return {"event": True, "date": date, "pattern": "local", "censor_reason": None, "reason": reason}
+
+
+def _censored(lid: str, course: _Course) -> dict:
+    """The lesion without local failure: censored at its last evaluated scan (at the origin without one)."""
+    prefix = f"lesion {lid}: " + ("; ".join(course.notes) + "; " if course.notes else "")
+    last, pending = course.last, course.pending
     if last is None:
         return {"event": False, "date": None, "pattern": None, "censor_reason": CENSOR_NO_FOLLOWUP,
                 "reason": prefix + "not evaluated after baseline: censored at the origin"}

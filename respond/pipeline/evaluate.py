@@ -11,17 +11,19 @@ and :mod:`respond.endpoints`; this module wires them to the table readers
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 
 from respond.config import Criteria, resolve_criteria
 from respond.criteria import Evaluation
-from respond.criteria.cohort import apply_criteria, frame_of
-from respond.errors import RespondError
+from respond.criteria.cohort import CriteriaTables, apply_criteria, frame_of
+from respond.errors import failure_rows
 from respond.io.lesion_table import (
     check_patient_ids,
+    ReadResult,
     TableSource,
     read_clinical_table,
     read_lesion_table,
@@ -31,19 +33,10 @@ from respond.io.lesion_table import (
 from respond.io.writers import describe_inputs
 from respond.tables import FAILURES, WARNINGS
 
+if TYPE_CHECKING:  # pragma: no cover
+    from respond.endpoints.compute import EndpointResult
+
 CriteriaSpec = str | Path | Criteria
-
-
-def failure_rows(errors: Sequence[RespondError], stage: str) -> list[dict]:
-    """One failures row per patient (all its problems in the message)."""
-    by_patient: dict[Any, list[RespondError]] = {}
-    for e in errors:
-        by_patient.setdefault(e.patient_id, []).append(e)
-    rows = []
-    for pid, errs in by_patient.items():
-        message = " | ".join(str(e) for e in errs)
-        rows.append({"patient_id": pid, "stage": stage, "error_code": errs[0].code, "message": message})
-    return rows
 
 
 def _source_name(source: TableSource | None) -> str | None:
@@ -100,57 +93,96 @@ def evaluate(
     """
     started = _now()
     chosen = resolve_criteria(criteria, config)
-    node_organs = sorted({o for c in chosen for o in c.scope.node_organs})
-    lesion_read = read_lesion_table(lesions, node_organs=node_organs, criteria_ids=[c.id for c in chosen])
-    clinical_read = read_clinical_table(clinical) if clinical is not None else None
-    patients_read = read_patients_table(patients) if patients is not None else None
-    scans_read = read_scans_table(scans) if scans is not None else None
-    adjudications_read = None
-    if adjudications is not None:
-        from respond.io.adjudications import read_adjudications_table
-        adjudications_read = read_adjudications_table(adjudications, lesions=lesion_read.frame)
-
-    read_warnings = [w for r in (lesion_read, clinical_read, patients_read) if r is not None for w in r.warnings]
-    read_warnings += check_patient_ids(set(lesion_read.frame["patient_id"]) | lesion_read.failed_patients,
-                                       {"clinical": clinical_read, "patients": patients_read})
-    failures = failure_rows(lesion_read.failures, "read")
-    for read in (clinical_read, patients_read, scans_read, adjudications_read):
-        if read is not None:
-            failures += failure_rows(read.failures, "read")
-    failed = {f["patient_id"] for f in failures}
-
-    starts = {}
-    if patients_read is not None:
-        starts = dict(zip(patients_read.frame["patient_id"], patients_read.frame["treatment_start"]))
-    tables = apply_criteria(lesion_read.frame, chosen, clinical=clinical_read.frame if clinical_read else None,
-                            treatment_starts=starts, skip=failed,
-                            scans=scans_read.frame if scans_read is not None else None,
-                            adjudications=adjudications_read.frame if adjudications_read is not None else None)
-    failures += failure_rows(tables.failures, "evaluate")
-
-    from respond.endpoints import compute_endpoints
-    endpoint_tables = {"patients": patients_read.frame if patients_read is not None else None,
-                       "adjudications": adjudications_read.frame if adjudications_read is not None else None}
-    endpoints = compute_endpoints(
-        chosen, lesions=lesion_read.frame, timepoints=tables.timepoints, best_response=tables.best_response,
-        targets=tables.targets,
-        sources={k: _source_name(v) for k, v in (("lesions", lesions), ("patients", patients)) if v is not None},
-        **endpoint_tables)
+    reads = _read_inputs(chosen, {"lesions": lesions, "clinical": clinical, "patients": patients,
+                                  "adjudications": adjudications, "scans": scans})
+    read_warnings, failures = _read_problems(reads)
+    tables = _apply_criteria(chosen, reads, skip={f["patient_id"] for f in failures})
+    failures += failure_rows(tables.failures, stage="evaluate")
+    endpoints, endpoint_tables = _endpoints(chosen, reads, tables)
     failures += endpoints.failures.to_dict("records")
-
     finished = _now()
-    inputs = describe_inputs({"lesions": lesions, "clinical": clinical, "patients": patients,
-                              "adjudications": adjudications, "scans": scans})
     return Evaluation(
         timepoints=tables.timepoints, best_response=tables.best_response, targets=tables.targets,
-        failures=frame_of(failures, FAILURES.names),
-        warnings=pd.concat([frame_of(read_warnings, WARNINGS.names), tables.warnings], ignore_index=True)
-        if read_warnings else tables.warnings,
-        criteria=chosen, lesions=lesion_read.frame.drop(columns="_row"),
-        inputs=inputs, started=started, finished=finished,
+        failures=frame_of(failures, FAILURES.names), warnings=_all_warnings(read_warnings, tables.warnings),
+        criteria=chosen, lesions=reads.lesions.frame.drop(columns="_row"),
+        inputs=describe_inputs(reads.given), started=started, finished=finished,
         events=endpoints.events, summary=endpoints.summary, agreement=endpoints.agreement,
         endpoint_tables=endpoint_tables,
     )
+
+
+@dataclass
+class _Inputs:
+    """The input tables of one evaluation as given (``given``: path, DataFrame or None, by table name) and as
+    read and validated (None for a table not given)."""
+
+    given: dict[str, TableSource | None]
+    lesions: ReadResult
+    clinical: ReadResult | None
+    patients: ReadResult | None
+    scans: ReadResult | None
+    adjudications: ReadResult | None
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        """The validated rows of table ``name`` (None when it was not given)."""
+        read = getattr(self, name)
+        return read.frame if read is not None else None
+
+
+def _read_inputs(chosen: list[Criteria], given: dict[str, TableSource | None]) -> _Inputs:
+    """Read and validate the tables, the lesion table first (its node organs and reader-role columns come
+    from the ``chosen`` criteria); adjudications are checked against the lesions read."""
+    node_organs = sorted({o for c in chosen for o in c.scope.node_organs})
+    lesion_read = read_lesion_table(given["lesions"], node_organs=node_organs, criteria_ids=[c.id for c in chosen])
+    clinical_read = read_clinical_table(given["clinical"]) if given["clinical"] is not None else None
+    patients_read = read_patients_table(given["patients"]) if given["patients"] is not None else None
+    scans_read = read_scans_table(given["scans"]) if given["scans"] is not None else None
+    adjudications_read = None
+    if given["adjudications"] is not None:
+        from respond.io.adjudications import read_adjudications_table
+        adjudications_read = read_adjudications_table(given["adjudications"], lesions=lesion_read.frame)
+    return _Inputs(given, lesion_read, clinical_read, patients_read, scans_read, adjudications_read)
+
+
+def _read_problems(reads: _Inputs) -> tuple[list[dict], list[dict]]:
+    """Warnings rows (the readers' own, then patient ids missing across tables) and failures rows (stage
+    ``read``: one per patient and table) of reading the tables."""
+    read_warnings = [w for r in (reads.lesions, reads.clinical, reads.patients) if r is not None for w in r.warnings]
+    read_warnings += check_patient_ids(set(reads.lesions.frame["patient_id"]) | reads.lesions.failed_patients,
+                                       {"clinical": reads.clinical, "patients": reads.patients})
+    failures = failure_rows(reads.lesions.failures, stage="read")
+    for read in (reads.clinical, reads.patients, reads.scans, reads.adjudications):
+        if read is not None:
+            failures += failure_rows(read.failures, stage="read")
+    return read_warnings, failures
+
+
+def _apply_criteria(chosen: list[Criteria], reads: _Inputs, *, skip: set) -> CriteriaTables:
+    """The criteria tables of every patient not in ``skip`` (treatment start from the patients table)."""
+    starts = {}
+    if reads.patients is not None:
+        starts = dict(zip(reads.patients.frame["patient_id"], reads.patients.frame["treatment_start"]))
+    return apply_criteria(reads.lesions.frame, chosen, clinical=reads.frame("clinical"), treatment_starts=starts,
+                          skip=skip, scans=reads.frame("scans"), adjudications=reads.frame("adjudications"))
+
+
+def _endpoints(chosen: list[Criteria], reads: _Inputs, tables: CriteriaTables) -> tuple[EndpointResult, dict]:
+    """The endpoints (:func:`respond.endpoints.compute_endpoints`) and the tables they were computed with."""
+    from respond.endpoints import compute_endpoints
+
+    endpoint_tables = {"patients": reads.frame("patients"), "adjudications": reads.frame("adjudications")}
+    sources = {k: _source_name(reads.given[k]) for k in ("lesions", "patients") if reads.given[k] is not None}
+    endpoints = compute_endpoints(
+        chosen, lesions=reads.lesions.frame, timepoints=tables.timepoints, best_response=tables.best_response,
+        targets=tables.targets, sources=sources, **endpoint_tables)
+    return endpoints, endpoint_tables
+
+
+def _all_warnings(read_warnings: list[dict], criteria_warnings: pd.DataFrame) -> pd.DataFrame:
+    """The warnings table: those of reading the tables, then those of the criteria."""
+    if not read_warnings:
+        return criteria_warnings
+    return pd.concat([frame_of(read_warnings, WARNINGS.names), criteria_warnings], ignore_index=True)
 
 
 def evaluate_sdtm(
@@ -176,7 +208,7 @@ def evaluate_sdtm(
     read = read_sdtm(tu, tr, rs, evaluator=evaluator)
     result = evaluate(read.lesions, clinical=clinical, criteria=criteria, config=config, patients=patients,
                       scans=scans)
-    sdtm_failures = frame_of(failure_rows(read.failures, "read"), FAILURES.names)
+    sdtm_failures = frame_of(failure_rows(read.failures, stage="read"), FAILURES.names)
     result.failures = pd.concat([sdtm_failures, result.failures], ignore_index=True)
     given = {key: value for key, value in result.inputs.items() if key != "lesions"}  # clinical, patients
     result.inputs = {**describe_inputs({"tu": tu, "tr": tr, "rs": rs}), **given}

@@ -18,7 +18,6 @@ import math
 from pathlib import Path
 from typing import Any, Final, Iterable, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
