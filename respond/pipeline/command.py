@@ -8,7 +8,7 @@ import click
 
 from respond.errors import EXIT_SOME_FAILED, RespondError
 from respond.io.paths import check_output_dir
-from respond.pipeline.command_options import criteria_options, treatments_option
+from respond.pipeline.command_options import criteria_options, imaging_leniency_options, treatments_option
 from respond.pipeline.console import fail_to_start
 
 
@@ -42,16 +42,7 @@ from respond.pipeline.console import fail_to_start
 @click.option("--resume", is_flag=True,
               help="Reuse the results of patients whose inputs, options and respond version are unchanged.")
 @click.option("--retry-failed", is_flag=True, help="With --resume, run previously failed patients again.")
-@click.option("--allow-outside-paths", "allow_outside_paths", is_flag=True,
-              help="Accept manifest paths outside the manifest's folder.")
-@click.option("--allow-outside", "allow_outside_alias", is_flag=True, hidden=True)  # older spelling
-@click.option("--allow-resample-mask", is_flag=True,
-              help="Resample a mask whose grid differs from its image (nearest neighbour).")
-@click.option("--allow-float-mask", is_flag=True,
-              help="Accept float-typed masks whose values are whole numbers (labels).")
-@click.option("--allow-implausible", is_flag=True, help="Use registrations that fail the plausibility checks.")
-@click.option("--allow-uneven-slices", is_flag=True,
-              help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
+@imaging_leniency_options
 @click.option("--empty-baseline", type=click.Choice(["assess", "fail"]), default="assess", show_default=True,
               help="An empty baseline mask: assess the patient from that lesion-free baseline (later lesions are "
                    "new; warning empty_baseline_mask) or fail the patient.")

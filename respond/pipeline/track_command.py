@@ -8,6 +8,7 @@ import click
 
 from respond.errors import EXIT_SOME_FAILED, RespondError
 from respond.io.paths import check_output_dir
+from respond.pipeline.command_options import imaging_leniency_options
 from respond.pipeline.console import fail_to_start, say_failed_patients
 
 
@@ -37,16 +38,7 @@ from respond.pipeline.console import fail_to_start, say_failed_patients
               help="An empty baseline mask: assess the patient from that lesion-free baseline (later lesions are "
                    "new; warning empty_baseline_mask) or fail the patient.")
 @click.option("--threads", type=int, default=None, help="Threads SimpleITK may use (default: all).")
-@click.option("--allow-outside-paths", is_flag=True, help="Accept manifest paths outside the manifest's folder.")
-@click.option("--allow-outside", "allow_outside_alias", is_flag=True, hidden=True)  # older spelling
-@click.option("--allow-resample-mask", is_flag=True,
-              help="Resample a mask whose grid differs from its image (nearest neighbour).")
-@click.option("--allow-float-mask", is_flag=True,
-              help="Accept float-typed masks whose values are whole numbers (labels).")
-@click.option("--allow-implausible", is_flag=True,
-              help="Use registrations that fail the plausibility checks (they stay flagged).")
-@click.option("--allow-uneven-slices", is_flag=True,
-              help="Accept DICOM image series with missing slices (whole multiples of the slice gap).")
+@imaging_leniency_options
 def track_command(manifest: Path, out: Path, lesions: str, links: Path | None, transform: str, organ: str | None,
                   match_margin_mm: float | None, max_distance_mm: float | None, connectivity: str,
                   empty_baseline: str, threads: int | None, allow_outside_paths: bool, allow_outside_alias: bool,
