@@ -59,12 +59,13 @@ def _only_reexports(tree: ast.Module) -> list[str]:
     return extra
 
 
-#: ``__init__`` files that hold more than re-exports: the package root resolves its public names lazily
-#: (so that worker processes start fast), by design; the others are issue 11 work of their packages.
+#: ``__init__`` files that hold more than re-exports, by design: the package root resolves its public names
+#: lazily (so that a worker process imports only what it uses); ``respond.measure`` and ``respond.outcomes``
+#: are callable packages (a five-line module class calling measure_mask / compute_outcomes).
 INIT_EXCEPTIONS = {
     "__init__.py",
-    "measure/__init__.py",  # measure_scan (issue 11, measure)
-    "outcomes/__init__.py",  # respond.outcomes is callable (compute_outcomes), like respond.measure
+    "measure/__init__.py",
+    "outcomes/__init__.py",
 }
 
 
