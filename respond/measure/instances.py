@@ -186,6 +186,29 @@ def _or_blocks(array: np.ndarray, axis: int, block: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
+def label_components(array: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
+    """Connected components of a boolean 3D array and their count, numbered as ``scipy.ndimage.label`` numbers
+    them (raster order of each component's first voxel).
+
+    connected-components-3d (4.1) sizes its union-find array by its estimate
+    of the provisional labels and fails ("maximum length exception", after
+    printing to standard output) when an array reaches that estimate exactly:
+    ``[1, 0, 1]`` along one row, the eight corners of a 3×3×3 box with
+    26-connectivity. Two touching runs, appended in a plane of their own, add
+    two runs but one label, so no array reaches it; they are labelled last
+    and cut off. Should the library still fail, scipy labels the array.
+    """
+    z, y, x = array.shape
+    padded = np.zeros((z + 2, max(y, 2), max(x, 2)), bool)
+    padded[:z, :y, :x] = array
+    padded[z + 1, 0, 0] = padded[z + 1, 1, 0] = True
+    try:
+        numbered, count = cc3d.connected_components(padded, connectivity=connectivity, return_N=True)
+    except RuntimeError:
+        return ndimage.label(array, structure=structuring_element(connectivity))
+    return numbered[:z, :y, :x], int(count) - 1
+
+
 def independent_regions(foreground: np.ndarray) -> list[tuple[tuple[slice, slice, slice], np.ndarray | None]]:
     """Boxes of the groups of 26-touching non-empty blocks of a 3D array, in raster order.
 
@@ -197,7 +220,7 @@ def independent_regions(foreground: np.ndarray) -> list[tuple[tuple[slice, slice
     if foreground.ndim != 3 or foreground.size == 0:
         return []
     occupied = _block_any(foreground, BLOCK_VOXELS)
-    groups, count = cc3d.connected_components(occupied, connectivity=26, return_N=True)
+    groups, count = label_components(occupied, 26)
     regions = []
     for n, coarse in enumerate(ndimage.find_objects(groups, max_label=count), start=1):
         if coarse is None:
@@ -241,7 +264,7 @@ def _components(inside: np.ndarray, box: tuple[slice, ...], connectivity: int):
     components; a region of one component is its own lesion.
     """
     offset = [s.start for s in box]
-    numbered, count = cc3d.connected_components(inside, connectivity=connectivity, return_N=True)
+    numbered, count = label_components(inside, connectivity)
     if count == 1:
         first = np.unravel_index(int(np.argmax(inside)), inside.shape)
         return [(tuple(int(f) + o for f, o in zip(first, offset)), box, np.ascontiguousarray(inside))]
