@@ -7,7 +7,6 @@ on a shared machine CPU time moves far less with the load than wall time).
 """
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
@@ -17,7 +16,7 @@ import SimpleITK as sitk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_measure import ct_sized_mask, twenty_lesion_mask  # noqa: E402
+from bench_measure import ct_sized_mask, median_time, twenty_lesion_mask  # noqa: E402
 
 from respond.io.geometry import Geometry  # noqa: E402
 from respond.io.masks import read_mask  # noqa: E402
@@ -29,12 +28,8 @@ from respond.measure.table import lesion_frame  # noqa: E402
 
 
 def cpu(fn, repeats: int = 5):
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.process_time()
-        result = fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times), result
+    """Median CPU seconds of ``repeats`` calls of ``fn``, and its result."""
+    return median_time(fn, repeats, clock=time.process_time)
 
 
 def main(which: str) -> None:

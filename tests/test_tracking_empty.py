@@ -4,34 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
-import SimpleITK as sitk
 from click.testing import CliRunner
 
 from respond import track
 from respond.cli import main
-
-
-def write_mask(path, centres, radius=4.0, size=24, spacing=2.0):
-    """A binary mask with spheres (centres in mm, LPS; grid origin at 0); no centre → an empty mask."""
-    k, j, i = np.meshgrid(*(np.arange(size) * spacing,) * 3, indexing="ij")
-    array = np.zeros((size, size, size), np.uint8)
-    for x, y, z in centres:
-        array[(i - x) ** 2 + (j - y) ** 2 + (k - z) ** 2 <= radius**2] = 1
-    image = sitk.GetImageFromArray(array)
-    image.SetSpacing((spacing,) * 3)
-    sitk.WriteImage(image, str(path))
-    return path.name
+from sphere_masks import write_mask
 
 
 @pytest.fixture
 def empty_baseline(tmp_path):
-    rows = [{"patient_id": "P", "date": "2024-01-01", "mask": write_mask(tmp_path / "empty.nii.gz", [])},
-            {"patient_id": "P", "date": "2024-02-01", "mask": write_mask(tmp_path / "one.nii.gz", [(12, 12, 12)])},
+    rows = [{"patient_id": "P", "date": "2024-01-01", "mask": write_mask(tmp_path / "empty.nii.gz", []).name},
+            {"patient_id": "P", "date": "2024-02-01", "mask": write_mask(tmp_path / "one.nii.gz", [(12, 12, 12)]).name},
             {"patient_id": "P", "date": "2024-03-01",
-             "mask": write_mask(tmp_path / "two.nii.gz", [(13, 12, 12), (34, 34, 34)])}]
+             "mask": write_mask(tmp_path / "two.nii.gz", [(13, 12, 12), (34, 34, 34)]).name}]
     path = tmp_path / "manifest.csv"
     pd.DataFrame(rows).assign(organ="brain").to_csv(path, index=False)
     return path
@@ -67,8 +54,8 @@ def test_empty_baseline_fail_fails_the_patient(empty_baseline):
 
 
 def test_empty_follow_up_is_everything_disappeared_with_a_warning(tmp_path):
-    rows = [{"patient_id": "P", "date": "2024-01-01", "mask": write_mask(tmp_path / "a.nii.gz", [(12, 12, 12)])},
-            {"patient_id": "P", "date": "2024-02-01", "mask": write_mask(tmp_path / "empty.nii.gz", [])}]
+    rows = [{"patient_id": "P", "date": "2024-01-01", "mask": write_mask(tmp_path / "a.nii.gz", [(12, 12, 12)]).name},
+            {"patient_id": "P", "date": "2024-02-01", "mask": write_mask(tmp_path / "empty.nii.gz", []).name}]
     pd.DataFrame(rows).assign(organ="brain").to_csv(tmp_path / "m.csv", index=False)
     result = track(tmp_path / "m.csv")
     assert result.matches.status.tolist() == ["baseline", "disappeared"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
@@ -12,6 +11,7 @@ from click.testing import CliRunner
 from respond.cli import main
 from respond.errors import InputTableError
 from respond import track
+from sphere_masks import write_mask
 from respond.tracking import read_links, read_manifest
 from respond.registration import RegistrationSettings
 from respond.testing.series import default_series
@@ -20,18 +20,6 @@ sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(2)
 
 #: Cheaper registration: these tests are about links, not registration accuracy.
 FAST = RegistrationSettings(samples_per_level=8000, level_spacings_mm=(12.0, 6.0))
-
-
-def write_mask(path, centres, radius=4.0, size=24, spacing=2.0):
-    """A small binary mask with spheres (centres in mm, LPS; grid origin at 0)."""
-    k, j, i = np.meshgrid(*(np.arange(size) * spacing,) * 3, indexing="ij")
-    array = np.zeros((size, size, size), np.uint8)
-    for x, y, z in centres:
-        array[(i - x) ** 2 + (j - y) ** 2 + (k - z) ** 2 <= radius**2] = 1
-    image = sitk.GetImageFromArray(array)
-    image.SetSpacing((spacing,) * 3)
-    sitk.WriteImage(image, str(path))
-    return path
 
 
 @pytest.fixture
