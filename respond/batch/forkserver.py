@@ -123,9 +123,15 @@ class StartupServer:
             return None
         self._first = False
         if not line.strip().isdigit():
-            self.close()
+            self.stop()
             return None
         return ForkedProcess(int(line), status_file, self)
+
+    def stop(self) -> None:
+        """Kill a server that no longer answers; its running children go on (their ends are seen by pid)."""
+        if self.alive():
+            self._process.kill()
+        self._process.wait()
 
     def close(self) -> None:
         """End the server (its running children, if any, are the caller's to stop first)."""

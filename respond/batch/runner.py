@@ -138,27 +138,28 @@ def _worker_env(threads: int | None) -> dict[str, str]:
     return env
 
 
-def _start(job: Job, scratch: Path, threads: int | None = None) -> _Running:
-    fd, name = tempfile.mkstemp(prefix="job-", suffix=".pkl", dir=scratch)
-    with os.fdopen(fd, "wb") as handle:
-        pickle.dump(job, handle)
-    result = Path(name).with_suffix(".result.pkl")
-    stderr = Path(name).with_suffix(".stderr.txt")
-    with stderr.open("wb") as err:  # a file, not a pipe: a chatty worker can never block
-        process = subprocess.Popen(
-            [sys.executable, "-m", "respond.batch.child", name, str(result)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=_worker_env(threads),
-        )
-    return _Running(job, process, Path(name), result, stderr)
-
-
-def _start_forked(job: Job, scratch: Path, server: forkserver.StartupServer) -> _Running | None:
-    """The job in a process forked by ``server``; None when the server cannot fork one."""
+def _job_files(job: Job, scratch: Path) -> tuple[Path, Path, Path]:
+    """The job pickled into a new file of ``scratch``, and the names of its result and standard-error files."""
     fd, name = tempfile.mkstemp(prefix="job-", suffix=".pkl", dir=scratch)
     with os.fdopen(fd, "wb") as handle:
         pickle.dump(job, handle)
     job_file = Path(name)
-    result, stderr = job_file.with_suffix(".result.pkl"), job_file.with_suffix(".stderr.txt")
+    return job_file, job_file.with_suffix(".result.pkl"), job_file.with_suffix(".stderr.txt")
+
+
+def _start(job: Job, scratch: Path, threads: int | None = None) -> _Running:
+    job_file, result, stderr = _job_files(job, scratch)
+    with stderr.open("wb") as err:  # a file, not a pipe: a chatty worker can never block
+        process = subprocess.Popen(
+            [sys.executable, "-m", "respond.batch.child", str(job_file), str(result)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=_worker_env(threads),
+        )
+    return _Running(job, process, job_file, result, stderr)
+
+
+def _start_forked(job: Job, scratch: Path, server: forkserver.StartupServer) -> _Running | None:
+    """The job in a process forked by ``server``; None when the server cannot fork one."""
+    job_file, result, stderr = _job_files(job, scratch)
     process = server.fork(job_file, result, stderr, job_file.with_suffix(".status"))
     if process is None:
         job_file.unlink(missing_ok=True)
@@ -298,6 +299,7 @@ def _run_local(jobs: Sequence[Job], pending: list[int], workers: int, timeout_s:
                     i = queue.pop(0)
                     forked = None if server is None else _start_forked(jobs[i], Path(scratch), server)
                     if forked is None and server is not None:  # the server was lost: fresh processes from now on
+                        server.stop()
                         server = None
                     running[i] = forked or _start(jobs[i], Path(scratch), threads=threads)
                 for i, run in list(running.items()):
